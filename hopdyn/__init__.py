@@ -1,0 +1,1 @@
+"""hopdyn: dynamical-systems analysis of Hopfield networks."""

@@ -1,0 +1,83 @@
+"""What every model shares: validation helpers and the reduction records.
+
+A model knows its full N-dimensional vector field and how that field reduces
+exactly to K (or 2K) dimensions.  The reduction is described by plain data
+(`ColumnReduction` or `SoftmaxReduction`); `hopdyn.symbolic` turns that data
+into the reduced system with its derived Jacobian, d/dbeta and energy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from hopdyn.errors import InputError
+
+__all__ = ["ColumnReduction", "SoftmaxReduction", "as_states", "check_beta"]
+
+
+@dataclass(frozen=True)
+class ColumnReduction:
+    """f(m) = -m + sum_c weights_c columns_c tanh(beta (columns_c . m + field_c)).
+
+    Attributes
+    ----------
+    columns : ndarray, shape (C, K)
+        The distinct columns of the pattern matrix (with their field value).
+    field : ndarray, shape (C,)
+        The applied field on the features of each column.
+    weights : ndarray, shape (C,)
+        Multiplicity of each column divided by N (sums to 1).
+    gram : ndarray, shape (K, K)
+        X X^T / N, mapping pattern coefficients to overlaps.
+    two_layer : bool
+        If true the reduced state is (a, h) in R^2K with da/dt = -a + h and
+        dh/dt = f(a) + a (the two-layer form C on its invariant subspace).
+    """
+
+    columns: np.ndarray
+    field: np.ndarray
+    weights: np.ndarray
+    gram: np.ndarray
+    two_layer: bool = False
+
+
+@dataclass(frozen=True)
+class SoftmaxReduction:
+    """f(m) = G softmax(w + beta m) - m + v, with G = X Q^T and v = X u.
+
+    ``inverse_gram`` is the pseudo-inverse of X X^T, used by the energy when
+    the readout equals the patterns (``gradient``).
+    """
+
+    G: np.ndarray
+    w: np.ndarray
+    v: np.ndarray
+    inverse_gram: np.ndarray
+    gradient: bool
+
+
+def check_beta(beta) -> float:
+    """Return beta as a float, or raise InputError unless it is finite and > 0."""
+    value = float(beta)
+    if not np.isfinite(value) or value <= 0:
+        raise InputError(f"beta must be a finite number > 0, got {beta!r}")
+    return value
+
+
+def as_states(x, dimension: int, name: str = "state") -> np.ndarray:
+    """View x as an array of states with last axis of length ``dimension``."""
+    x = np.asarray(x, dtype=float)
+    if x.ndim == 0 or x.shape[-1] != dimension:
+        raise InputError(
+            f"{name} must have last axis of length {dimension}, got shape {x.shape}"
+        )
+    return x
+
+
+def unique_columns(X: np.ndarray, field: np.ndarray):
+    """Distinct columns of X (with their field value) and their counts."""
+    stacked = np.concatenate([X.T, field[:, None]], axis=1)
+    distinct, counts = np.unique(stacked, axis=0, return_counts=True)
+    return distinct[:, :-1], distinct[:, -1], counts
