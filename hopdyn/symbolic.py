@@ -388,8 +388,9 @@ def _one_layer_system(reduction, names, model):
         fun=lambda m, beta: total.field_sum(m, beta) - m,
         jac=lambda m, beta: total.jacobian_sum(m, beta) - np.eye(K),
         dfdbeta=total.dfdbeta_sum,
-        energy=lambda m, beta: 0.5 * np.sum(np.square(m), -1)
-        + total.energy_sum(m, beta),
+        energy=lambda m, beta: (
+            0.5 * np.sum(np.square(m), -1) + total.energy_sum(m, beta)
+        ),
         dimension=K,
         coefficients=lambda m, beta: m @ gram_inverse.T,
         from_coefficients=lambda c, beta: c @ reduction.gram.T,
