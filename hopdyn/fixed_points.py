@@ -478,11 +478,10 @@ def find_fixed_points(system, beta, *, extra_seeds=None, options=None):
 
     states, ok = newton(system, seeds, beta, options=options)
     roots = deduplicate(states[ok], options.dedupe_tol)
-    rounds, grew = 0, False
-    for rounds in range(1, options.deflation_rounds + 1):
+    rounds, grew = 0, options.deflation_rounds > 0
+    while grew and rounds < options.deflation_rounds:
         roots, grew = _deflation_round(system, seeds, beta, roots, options)
-        if not grew:
-            break
+        rounds += 1
 
     roots = _complete_orbits(system, beta, roots, options)
     points = [classify(system, r, beta, options.eig_tol) for r in roots]

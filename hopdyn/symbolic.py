@@ -53,7 +53,7 @@ class LogCosh(sp.Function):
         return sp.tanh(self.args[0])
 
     def _latex(self, printer):
-        return r"\log 2\cosh\left(%s\right)" % printer._print(self.args[0])
+        return r"\log 2\cosh\left(" + printer._print(self.args[0]) + r"\right)"
 
 
 class SoftmaxComponent(sp.Function):
@@ -68,7 +68,7 @@ class SoftmaxComponent(sp.Function):
         return self * (delta - SoftmaxComponent(j, *z))
 
     def _latex(self, printer):
-        return r"p_{%s}" % printer._print(self.args[0])
+        return "p_{" + printer._print(self.args[0]) + "}"
 
 
 class LogSumExp(sp.Function):
@@ -184,7 +184,7 @@ class SymbolicSystem:
         return out
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def column_term(K: int) -> SymbolicSystem:
     """The contribution of one pattern column to the classical reduced field.
 
@@ -198,7 +198,7 @@ def column_term(K: int) -> SymbolicSystem:
     b = sp.Symbol("b", real=True)
     beta = sp.Symbol("beta", positive=True)
 
-    z = beta * (sum(si * mi for si, mi in zip(s, m)) + b)
+    z = beta * (sum(si * mi for si, mi in zip(s, m, strict=True)) + b)
     term = sp.Matrix([si * sp.tanh(z) for si in s])
     energy = -LogCosh(z) / beta
 
@@ -214,7 +214,7 @@ def column_term(K: int) -> SymbolicSystem:
     )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def softmax_system(K: int, gradient: bool) -> SymbolicSystem:
     """The modern reduced field G softmax(w + beta m) - m + v and derivatives.
 

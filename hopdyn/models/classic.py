@@ -181,7 +181,7 @@ class ClassicModel:
         exact at fixed points.
         """
         state = as_states(state, self.reduced_dimension)
-        X, n = self.X, self.N
+        X = self.X
         if self.form == "A":
             return np.tanh(beta * (state @ X + self.field))
         if self.form == "B":
