@@ -27,7 +27,6 @@ import numpy as np
 from scipy.integrate import solve_ivp
 
 from hopdyn.errors import InputError
-from hopdyn.models.base import check_beta
 from hopdyn.symbolic import reduce
 
 __all__ = [
@@ -220,8 +219,8 @@ def annealing_schedule(beta_high, beta_low, t_down, t_up, t_hold=0.0):
     >>> [schedule(t) for t in (0.0, 1.0, 2.5, 4.0, 9.0)]
     [4.0, 2.5, 1.0, 2.5, 4.0]
     """
-    high = check_beta(beta_high)
-    low = check_beta(beta_low)
+    high = _positive(beta_high, "beta_high")
+    low = _positive(beta_low, "beta_low")
     if low > high:
         raise InputError(
             f"annealing_schedule: beta_low must not exceed beta_high, "
@@ -477,8 +476,8 @@ class _Dynamics:
             return self.beta
         value = self.schedule(t)
         try:
-            return check_beta(value)
-        except (InputError, TypeError, ValueError):
+            return _positive(value, "beta")
+        except InputError:
             raise InputError(
                 f"schedule must return a finite beta > 0, got {value!r} at t={t}"
             ) from None
@@ -510,18 +509,22 @@ class _Dynamics:
         return self.model.full_jac(x, beta)
 
 
-def _check_pulses(model, pulse):
+def _check_pulses(model, pulse, t_max):
     """The pulses as a tuple, after checking that the model takes them."""
     if pulse is None:
         return ()
-    pulses = (pulse,) if isinstance(pulse, Pulse) else tuple(pulse)
-    if not all(isinstance(p, Pulse) for p in pulses):
+    pulses = (pulse,) if isinstance(pulse, Pulse) else pulse
+    if not isinstance(pulses, (list, tuple)) or not all(
+        isinstance(p, Pulse) for p in pulses
+    ):
         raise InputError("pulse must be a Pulse or a sequence of Pulse objects")
+    pulses = tuple(pulses)
     if pulses and model.kind != "modern":
         raise InputError(
             f"pulse: production pulses act on the modern model only, "
             f"got a {model.kind} model"
         )
+    _warn_idle_pulses(pulses, t_max)
     return pulses
 
 
@@ -532,7 +535,7 @@ def _warn_idle_pulses(pulses, t_max):
                 f"pulse window [{pulse.t_on}, {pulse.t_off}) lies outside "
                 f"[0, {t_max}]; it has no effect",
                 UserWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
 
 
@@ -717,15 +720,13 @@ def simulate(
     (True, True)
     """
     _check_method(method, noise)
-    beta = None if schedule is not None else check_beta(beta)
-    if schedule is not None and not callable(schedule):
-        raise InputError(f"schedule must be a callable t -> beta, got {schedule!r}")
+    beta = _check_beta_or_schedule(beta, schedule)
     times = np.linspace(0.0, _positive(t_max, "t_max"), _check_points(n_points))
-    pulses = _check_pulses(model, pulse)
-    _warn_idle_pulses(pulses, times[-1])
+    steps = _StepOptions(dt, noise, seed, rtol, atol)
+    pulses = _check_pulses(model, pulse, times[-1])
 
     dynamics = _Dynamics(model, reduced, beta, schedule, pulses)
-    state = _initial_state(model, x0, seed, reduced)
+    state = _initial_state(model, x0, steps.seed, reduced)
     logger.debug(
         "simulate %s: %s dynamics, %d-dimensional state, t_max=%g, method=%s",
         model.describe(),
@@ -735,22 +736,44 @@ def simulate(
         method,
     )
 
-    if method == "euler":
-        rng = np.random.default_rng([_NOISE_STREAM, _check_seed(seed)])
-        noise = _non_negative(noise, "noise")
-        run = _run_euler(dynamics, state, times, _positive(dt, "dt"), noise, rng)
-    else:
-        run = _run_solver(
-            dynamics,
-            state,
-            times,
-            method,
-            _positive(rtol, "rtol"),
-            _positive(atol, "atol"),
-        )
-
+    run = _integrate(dynamics, state, times, method, steps)
     logger.debug("simulate: %s after %d field evaluations", run.message, run.nfev)
     return _trajectory(model, dynamics, run, method)
+
+
+@dataclass(frozen=True)
+class _StepOptions:
+    """Validated step, noise and tolerance options of `simulate`."""
+
+    dt: float
+    noise: float
+    seed: int
+    rtol: float
+    atol: float
+
+    def __post_init__(self):
+        object.__setattr__(self, "dt", _positive(self.dt, "dt"))
+        object.__setattr__(self, "noise", _non_negative(self.noise, "noise"))
+        object.__setattr__(self, "seed", _check_seed(self.seed))
+        object.__setattr__(self, "rtol", _positive(self.rtol, "rtol"))
+        object.__setattr__(self, "atol", _positive(self.atol, "atol"))
+
+
+def _integrate(dynamics, state, times, method, steps) -> _Run:
+    if method != "euler":
+        return _run_solver(dynamics, state, times, method, steps.rtol, steps.atol)
+
+    rng = np.random.default_rng([_NOISE_STREAM, steps.seed])
+    return _run_euler(dynamics, state, times, steps.dt, steps.noise, rng)
+
+
+def _check_beta_or_schedule(beta, schedule):
+    """The constant beta, or None when a schedule replaces it."""
+    if schedule is None:
+        return _positive(beta, "beta")
+    if not callable(schedule):
+        raise InputError(f"schedule must be a callable t -> beta, got {schedule!r}")
+    return None
 
 
 def _check_method(method, noise):

@@ -149,6 +149,7 @@ class SymbolicSystem:
     dfdbeta: sp.Matrix
     energy: sp.Expr | None
     prefix: str = ""
+    definitions: str = ""
 
     @functools.cached_property
     def _arguments(self):
@@ -174,13 +175,14 @@ class SymbolicSystem:
 
     def latex(self) -> dict:
         """The equations as LaTeX strings, keyed by 'field', 'jacobian',
-        'dfdbeta' and 'energy'."""
+        'dfdbeta', 'energy' and 'definitions' (the shorthands used)."""
         out = {
             "field": self.prefix + sp.latex(self.field),
             "jacobian": sp.latex(self.jacobian),
             "dfdbeta": sp.latex(self.dfdbeta),
         }
         out["energy"] = None if self.energy is None else sp.latex(self.energy)
+        out["definitions"] = self.definitions
         return out
 
 
@@ -211,6 +213,8 @@ def column_term(K: int) -> SymbolicSystem:
         dfdbeta=term.diff(beta),
         energy=energy,
         prefix=r"\dot m = -m + \sum_c \omega_c ",
+        definitions=r"\omega_c: weight of column s_c, b: its applied field; "
+        r"F(m) = |m|^2/2 + \sum_c \omega_c (\text{term energy})",
     )
 
 
@@ -246,6 +250,8 @@ def softmax_system(K: int, gradient: bool) -> SymbolicSystem:
         dfdbeta=field.diff(beta),
         energy=energy,
         prefix=r"\dot m = ",
+        definitions=r"p = \operatorname{softmax}(w + \beta m), "
+        r"\operatorname{lse}(z) = \log \sum_k e^{z_k}",
     )
 
 

@@ -1,0 +1,1 @@
+"""Figures drawn from hopdyn result objects; plotting never recomputes."""
