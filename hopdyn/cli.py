@@ -112,8 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument(
         "--anneal",
         default=None,
-        help="'BETA_LOW,T_DOWN,T_UP': lower beta to BETA_LOW by T_DOWN, raise back "
-        "by T_UP",
+        help="'BETA_LOW,T_DOWN,T_UP': lower beta to BETA_LOW over a time T_DOWN, "
+        "then raise it back over a time T_UP",
     )
     simulate.add_argument(
         "--pulse",

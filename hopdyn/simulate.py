@@ -468,8 +468,11 @@ class _Dynamics:
 
     @property
     def breakpoints(self) -> list:
-        """Times where the field jumps (pulses switching on or off)."""
-        return sorted({t for p in self.pulses for t in (p.t_on, p.t_off)})
+        """Times where the field jumps (pulses) or kinks (annealing)."""
+        times = {t for p in self.pulses for t in (p.t_on, p.t_off)}
+        if isinstance(self.schedule, AnnealingSchedule):
+            times.update(self.schedule.breakpoints[0])
+        return sorted(times)
 
     def beta_at(self, t) -> float:
         if self.schedule is None:
@@ -618,10 +621,13 @@ def _run_euler(dynamics, x0, times, dt, noise, rng) -> _Run:
 def _euler_steps(dynamics, x, t, h, n_steps, noise, rng):
     """n_steps steps of size h from (t, x); noise is the diffusion D."""
     kick = np.sqrt(2.0 * noise * h)
-    for step in range(n_steps):
-        x = x + h * dynamics.fun(t + step * h, x)
-        if noise > 0.0:
-            x = x + kick * rng.standard_normal(x.shape)
+
+    # A blow-up is reported through the trajectory's status, not as warnings.
+    with np.errstate(over="ignore", invalid="ignore"):
+        for step in range(n_steps):
+            x = x + h * dynamics.fun(t + step * h, x)
+            if noise > 0.0:
+                x = x + kick * rng.standard_normal(x.shape)
     return x
 
 
@@ -705,7 +711,8 @@ def simulate(
     noise is added in whichever coordinates are integrated, so reduced and
     full noisy trajectories are different processes.  The Euler step is
     shrunk where needed to land exactly on the saved times, and the adaptive
-    solvers restart at every pulse edge so that no pulse is stepped over.
+    solvers restart at every pulse edge (so that no pulse is stepped over)
+    and at the corners of an `AnnealingSchedule`.
     The speed is measured in the integrated coordinates: |dm/dt| for a
     reduced trajectory.
 

@@ -461,7 +461,8 @@ class _SoftmaxEvaluator:
     def __call__(self, function, m, beta, width):
         flat, lead = _flatten_states(m, self.K)
         stacked = np.stack(function(*flat.T, beta, *self.parameters), axis=-1)
-        return np.broadcast_to(stacked, (len(flat), width)).reshape(*lead, width)
+        full = np.broadcast_to(stacked, (len(flat), width))
+        return full.reshape(*lead, width).copy()
 
 
 def _softmax_reduced(reduction, names, model):

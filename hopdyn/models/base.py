@@ -60,7 +60,10 @@ class SoftmaxReduction:
 
 def check_beta(beta) -> float:
     """Return beta as a float, or raise InputError unless it is finite and > 0."""
-    value = float(beta)
+    try:
+        value = float(beta)
+    except (TypeError, ValueError):
+        raise InputError(f"beta must be a finite number > 0, got {beta!r}") from None
     if not np.isfinite(value) or value <= 0:
         raise InputError(f"beta must be a finite number > 0, got {beta!r}")
     return value
