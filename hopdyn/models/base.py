@@ -14,7 +14,13 @@ import numpy as np
 
 from hopdyn.errors import InputError
 
-__all__ = ["ColumnReduction", "SoftmaxReduction", "as_states", "check_beta"]
+__all__ = [
+    "ColumnReduction",
+    "PatternModel",
+    "SoftmaxReduction",
+    "as_states",
+    "check_beta",
+]
 
 
 @dataclass(frozen=True)
@@ -56,6 +62,24 @@ class SoftmaxReduction:
     v: np.ndarray
     inverse_gram: np.ndarray
     gradient: bool
+
+
+class PatternModel:
+    """What models built on a pattern matrix X (K x N) share."""
+
+    X: np.ndarray
+
+    @property
+    def K(self) -> int:
+        return self.X.shape[0]
+
+    @property
+    def N(self) -> int:
+        return self.X.shape[1]
+
+    @property
+    def pattern_names(self) -> tuple:
+        return tuple(self.patterns.names)
 
 
 def check_beta(beta) -> float:

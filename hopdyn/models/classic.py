@@ -15,7 +15,12 @@ from __future__ import annotations
 import numpy as np
 
 from hopdyn.errors import InputError
-from hopdyn.models.base import ColumnReduction, as_states, unique_columns
+from hopdyn.models.base import (
+    ColumnReduction,
+    PatternModel,
+    as_states,
+    unique_columns,
+)
 from hopdyn.patterns import PatternSet
 
 __all__ = ["ClassicModel", "FORMS"]
@@ -27,7 +32,7 @@ def _sech2(z):
     return 1.0 / np.cosh(np.clip(z, -350.0, 350.0)) ** 2
 
 
-class ClassicModel:
+class ClassicModel(PatternModel):
     """A classical (tanh) Hopfield network in one of the forms A, B, C, D.
 
     Parameters
@@ -78,18 +83,6 @@ class ClassicModel:
         if self.form in "CD" and np.any(b != 0):
             raise InputError(f"form {self.form} takes no applied field; use A or B")
         return b
-
-    @property
-    def K(self) -> int:
-        return self.X.shape[0]
-
-    @property
-    def N(self) -> int:
-        return self.X.shape[1]
-
-    @property
-    def pattern_names(self) -> tuple:
-        return tuple(self.patterns.names)
 
     @property
     def full_dimension(self) -> int:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from hopdyn.errors import InputError
-from hopdyn.models.base import SoftmaxReduction, as_states
+from hopdyn.models.base import PatternModel, SoftmaxReduction, as_states
 from hopdyn.patterns import PatternSet
 
 __all__ = ["ModernModel", "softmax"]
@@ -24,7 +24,7 @@ def softmax(z, axis=-1):
     return e / e.sum(axis=axis, keepdims=True)
 
 
-class ModernModel:
+class ModernModel(PatternModel):
     """A modern Hopfield network with softmax attention over patterns.
 
     Parameters
@@ -69,18 +69,6 @@ class ModernModel:
         if not np.all(np.isfinite(array)):
             raise InputError(f"{name} contains NaN or infinite values")
         return array
-
-    @property
-    def K(self) -> int:
-        return self.X.shape[0]
-
-    @property
-    def N(self) -> int:
-        return self.X.shape[1]
-
-    @property
-    def pattern_names(self) -> tuple:
-        return tuple(self.patterns.names)
 
     @property
     def full_dimension(self) -> int:
