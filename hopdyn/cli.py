@@ -161,7 +161,11 @@ def _progress_bar(enabled, description):
         return None, lambda: None
     from tqdm import tqdm
 
-    bar = tqdm(desc=description, unit="step", leave=False, file=sys.stderr)
+    # disable=None: tqdm draws only when stderr is a terminal, so logs and
+    # captured output stay clean.
+    bar = tqdm(
+        desc=description, unit="step", leave=False, file=sys.stderr, disable=None
+    )
 
     def update(*_args, **_kwargs):
         bar.update(1)
@@ -300,7 +304,21 @@ def run_landscape(args):
     with io.atomic_path(out / "landscape.png") as tmp:
         figure.savefig(tmp, dpi=150)
     _say(f"{model.describe()}, beta = {args.beta:g}: {landscape.message}")
-    _table(header, [[_cell(c) for c in row] for row in rows])
+    shown = [
+        "id",
+        "label",
+        "kind",
+        "energy",
+        "basin_fraction",
+        "basin_stderr",
+        "barrier_to_retrieval",
+        "joined_retrieval",
+    ]
+    columns = [header.index(name) for name in shown if name in header]
+    _table(
+        [header[i] for i in columns],
+        [[_cell(row[i]) for i in columns] for row in rows],
+    )
     _say(
         "wrote landscape.json, catalogue.csv, landscape.graphml and landscape.png "
         f"in {out}"
@@ -308,6 +326,8 @@ def run_landscape(args):
 
 
 def _cell(value):
+    if value is None or value == "":
+        return "-"
     if isinstance(value, float):
         return _fmt(value)
     return value

@@ -394,7 +394,7 @@ def label_state(system, state, beta, participation=0.2, negligible=0.05):
         gray = np.any((ratio > negligible) & (ratio < participation))
     else:
         taking_part, gray = _above_largest_gap(c), False
-    patterns = tuple(int(np.sign(c[k]) or 1) * (k + 1) for k in taking_part)
+    patterns = tuple(int(np.sign(c[k]) or 1) * (int(k) + 1) for k in taking_part)
     parts = [_signed_name(k, c[k], names, system.signed) for k in taking_part]
     if gray:
         return f"other({', '.join(parts)})", "other", patterns
