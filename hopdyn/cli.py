@@ -252,15 +252,13 @@ def _summarise_diagram(diagram):
     _say(diagram.message)
     rows = []
     for branch in diagram.branches:
-        betas = [p.beta for p in branch.points]
-        stable = [p.beta for p in branch.points if p.n_unstable == 0]
         rows.append(
             [
                 branch.id,
                 branch.label,
-                getattr(branch, "multiplicity", 1),
-                f"{min(betas):.3f}-{max(betas):.3f}",
-                f"{min(stable):.3f}-{max(stable):.3f}" if stable else "-",
+                branch.multiplicity,
+                f"{branch.beta.min():.3f}-{branch.beta.max():.3f}",
+                _stable_intervals(branch) or "-",
             ]
         )
     _table(["branch", "label", "copies", "beta range", "stable for beta"], rows)
@@ -271,11 +269,30 @@ def _summarise_diagram(diagram):
                 s.kind,
                 f"{s.beta:.8g}",
                 s.branch,
-                getattr(s, "kernel_dimension", ""),
+                s.kernel_dimension,
+                f"{s.n_unstable_before}->{s.n_unstable_after}",
             ]
             for s in diagram.special_points
         ]
-        _table(["kind", "beta", "branch", "kernel"], sp_rows)
+        _table(["kind", "beta", "branch", "kernel", "n_unstable"], sp_rows)
+
+
+def _stable_intervals(branch):
+    """The beta intervals where a branch is an attractor, e.g. '2.175-4.000'.
+
+    Runs of a single point (a branch's first point sitting on the state it
+    bifurcates from) are not intervals and are left out."""
+    stable = np.append(branch.n_unstable == 0, False)
+    intervals, start = [], None
+    for i, flag in enumerate(stable):
+        if flag and start is None:
+            start = i
+        elif not flag and start is not None:
+            if i - start > 1:
+                low, high = sorted((branch.beta[start], branch.beta[i - 1]))
+                intervals.append(f"{low:.3f}-{high:.3f}")
+            start = None
+    return ", ".join(intervals)
 
 
 def run_landscape(args):

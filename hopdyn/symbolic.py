@@ -29,6 +29,7 @@ lambdified callables stay finite for beta up to 1e4.
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -110,15 +111,42 @@ _NUMPY_PRINTING = {
 }
 
 
+def _scalar_logcosh(z):
+    z = abs(z)
+    return z + math.log1p(math.exp(-2.0 * z))
+
+
+def _scalar_softmax_component(k, *z):
+    top = max(z)
+    weights = [math.exp(v - top) for v in z]
+    return weights[int(k)] / sum(weights)
+
+
+def _scalar_logsumexp(*z):
+    top = max(z)
+    return top + math.log(sum(math.exp(v - top) for v in z))
+
+
+# Plain-float versions: one state at a time (as continuation evaluates) is
+# dominated by numpy's per-call overhead, which pure Python floats avoid.
+_MATH_PRINTING = {
+    "LogCosh": _scalar_logcosh,
+    "SoftmaxComponent": _scalar_softmax_component,
+    "LogSumExp": _scalar_logsumexp,
+}
+
+
 def _compile(args, expressions):
     """Lambdify a flat list of expressions into one vectorised callable."""
     flat = [sp.sympify(e) for e in expressions]
     raw = sp.lambdify(args, flat, modules=[_NUMPY_PRINTING, "numpy"], cse=True)
+    scalar = sp.lambdify(args, flat, modules=[_MATH_PRINTING, "math"], cse=True)
 
     @functools.wraps(raw)
     def evaluate(*values):
         return np.broadcast_arrays(*(np.asarray(v, float) for v in raw(*values)))
 
+    evaluate.scalar = scalar
     return evaluate
 
 
@@ -452,14 +480,20 @@ class _SoftmaxEvaluator:
         self.K = len(reduction.w)
         self.symbolic = softmax_system(self.K, reduction.gradient)
         self.parameters = [
-            *reduction.G.ravel(),
-            *reduction.w,
-            *reduction.v,
-            *reduction.inverse_gram.ravel(),
+            float(v)
+            for v in (
+                *reduction.G.ravel(),
+                *reduction.w,
+                *reduction.v,
+                *reduction.inverse_gram.ravel(),
+            )
         ]
 
     def __call__(self, function, m, beta, width):
         flat, lead = _flatten_states(m, self.K)
+        if len(flat) == 1:
+            values = function.scalar(*flat[0].tolist(), float(beta), *self.parameters)
+            return np.array(values, dtype=float).reshape(*lead, width)
         stacked = np.stack(function(*flat.T, beta, *self.parameters), axis=-1)
         full = np.broadcast_to(stacked, (len(flat), width))
         return full.reshape(*lead, width).copy()
