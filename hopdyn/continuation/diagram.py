@@ -30,9 +30,9 @@ from hopdyn.continuation.problem import Problem
 from hopdyn.continuation.registry import Registry
 from hopdyn.continuation.results import Branch, Diagram, SpecialPoint
 from hopdyn.continuation.switching import child_points
-from hopdyn.continuation.symmetry import Symmetry
 from hopdyn.errors import InputError
 from hopdyn.fixed_points import FinderOptions, classify, find_fixed_points
+from hopdyn.symmetry import Symmetry
 
 __all__ = ["build_diagram"]
 
@@ -130,7 +130,9 @@ class _Builder:
         self.progress = progress
         self.problem = Problem(system, beta_min, beta_max, options)
         betas = (beta_min, float(np.sqrt(beta_min * beta_max)), beta_max)
-        self.symmetry = Symmetry(system, betas, options)
+        self.symmetry = Symmetry(
+            system, betas, enabled=options.symmetry, max_K=options.max_symmetry_K
+        )
         self.registry = Registry(self.problem, self.symmetry, options)
         self.tracer = BranchTracer(self.problem, self.registry, self.symmetry)
         self.branches, self.points, self.nodes = [], [], {}
