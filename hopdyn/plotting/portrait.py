@@ -16,6 +16,7 @@ In higher dimensions `portrait_plane` builds the plane of two patterns
 from __future__ import annotations
 
 import re
+import textwrap
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -703,7 +704,9 @@ def _sample_field(system, beta, plane):
 def _default_title(system, beta, plane):
     model = getattr(system, "model", None)
     what = model.describe() if model is not None else "reduced system"
-    return f"{what}, β = {beta:g}\n{plane.description}"
+    # Wrapped so that a plane through long-named fixed points stays inside
+    # a single-column figure.
+    return f"{what}, β = {beta:g}\n" + textwrap.fill(plane.description, width=70)
 
 
 # --------------------------------------------------------------------------
