@@ -379,7 +379,8 @@ def label_state(system, state, beta, participation=0.2, negligible=0.05):
     and ``participation`` times the largest is neither clean retrieval nor
     mixture: it is labelled "other".  For modern models they are the
     softmax weights, which are never zero; the patterns taking part are
-    those above the largest gap between the sorted weights.
+    those above the largest gap between the sorted weights, and when they
+    hold less than half of the total weight the state is diffuse: "other".
     """
     c = np.asarray(system.coefficients(state, beta), dtype=float)
     names = system.pattern_names
@@ -393,7 +394,10 @@ def label_state(system, state, beta, participation=0.2, negligible=0.05):
         taking_part = np.flatnonzero(ratio >= participation)
         gray = np.any((ratio > negligible) & (ratio < participation))
     else:
-        taking_part, gray = _above_largest_gap(c), False
+        # A leading group holding less than half of the weight is a diffuse
+        # state, not a clean retrieval or mixture of that group.
+        taking_part = _above_largest_gap(c)
+        gray = float(np.sum(c[taking_part])) < 0.5
     patterns = tuple(int(np.sign(c[k]) or 1) * (int(k) + 1) for k in taking_part)
     parts = [_signed_name(k, c[k], names, system.signed) for k in taking_part]
     if gray:

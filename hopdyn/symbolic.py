@@ -69,7 +69,8 @@ class SoftmaxComponent(sp.Function):
         return self * (delta - SoftmaxComponent(j, *z))
 
     def _latex(self, printer):
-        return "p_{" + printer._print(self.args[0]) + "}"
+        # 1-based, like the pattern numbers in labels
+        return "p_{" + printer._print(self.args[0] + 1) + "}"
 
 
 class LogSumExp(sp.Function):
@@ -220,11 +221,11 @@ def column_term(K: int) -> SymbolicSystem:
 
     Returns the field s tanh(beta (s.m + b)), its Jacobian in m, its
     derivative in beta and its energy -log(2 cosh(beta (s.m + b))) / beta,
-    with parameters (s_0, ..., s_{K-1}, b).  The reduced field is -m plus
+    with parameters (s_1, ..., s_K, b).  The reduced field is -m plus
     the weighted sum of this term over columns; see `hopdyn.models`.
     """
-    m = sp.symbols(f"m_0:{K}", real=True)
-    s = sp.symbols(f"s_0:{K}", real=True)
+    m = sp.symbols(f"m_1:{K + 1}", real=True)
+    s = sp.symbols(f"s_1:{K + 1}", real=True)
     b = sp.Symbol("b", real=True)
     beta = sp.Symbol("beta", positive=True)
 
@@ -250,15 +251,15 @@ def column_term(K: int) -> SymbolicSystem:
 def softmax_system(K: int, gradient: bool) -> SymbolicSystem:
     """The modern reduced field G softmax(w + beta m) - m + v and derivatives.
 
-    Parameters are (G_00, ..., G_{K-1,K-1}, w_0.., v_0.., H_00..) with G, H
+    Parameters are (G_11, ..., G_KK, w_1.., v_1.., H_11..) with G, H
     flattened row by row; H only matters for the energy, present when
     ``gradient`` is true (readout equal to the patterns).
     """
-    m = sp.Matrix(sp.symbols(f"m_0:{K}", real=True))
-    w = sp.Matrix(sp.symbols(f"w_0:{K}", real=True))
-    v = sp.Matrix(sp.symbols(f"v_0:{K}", real=True))
-    G = sp.Matrix(K, K, sp.symbols(f"G_0:{K}_0:{K}", real=True))
-    H = sp.Matrix(K, K, sp.symbols(f"H_0:{K}_0:{K}", real=True))
+    m = sp.Matrix(sp.symbols(f"m_1:{K + 1}", real=True))
+    w = sp.Matrix(sp.symbols(f"w_1:{K + 1}", real=True))
+    v = sp.Matrix(sp.symbols(f"v_1:{K + 1}", real=True))
+    G = sp.Matrix(K, K, sp.symbols(f"G_1:{K + 1}_1:{K + 1}", real=True))
+    H = sp.Matrix(K, K, sp.symbols(f"H_1:{K + 1}_1:{K + 1}", real=True))
     beta = sp.Symbol("beta", positive=True)
 
     z = list(w + beta * m)

@@ -130,7 +130,7 @@ def test_modern_jacobian_has_eigenvalue_minus_one_on_ones():
 
 def test_latex_mentions_state_and_beta():
     text = reduce(MODELS["modern"]).latex()
-    assert "p_{0}" in text["field"] and "m_{0}" in text["field"]
+    assert "p_{1}" in text["field"] and "m_{1}" in text["field"]
     assert "beta" in text["definitions"] and "beta" in text["energy"]
     assert reduce(MODELS["classic-C"]).latex()["field"].startswith(r"\dot m")
 

@@ -92,7 +92,7 @@ def plot_diagram(diagram, path=None, y="norm", title=None) -> Figure:
         fig = Figure(figsize=(DOUBLE_COLUMN_WIDTH, 3.6), layout="constrained")
         ax = fig.add_subplot()
         for branch in diagram.branches:
-            color = colors[branch.kind if by_kind else branch.label]
+            color = colors[branch.kind if by_kind else _key(branch, diagram)]
             for values in _curves(branch, quantity, k):
                 _draw_branch(ax, branch.beta, values, branch.n_unstable, color)
         _draw_special(ax, diagram, quantity, k)
@@ -209,9 +209,17 @@ def _draw_special(ax, diagram, quantity, k):
 
 
 # ----------------------------------------------------------------- legend
+def _key(branch, diagram):
+    """The legend entry of a branch: its label, plus its id when another
+    branch has the same label (a symmetric and an asymmetric mixture, the
+    two legs of a fold) so that different curves never share an entry."""
+    same = sum(b.label == branch.label for b in diagram.branches)
+    return branch.label if same == 1 else f"{branch.label} [branch {branch.id}]"
+
+
 def _colors(diagram):
-    """Colour per branch label, or per kind when labels are too many."""
-    labels = list(dict.fromkeys(b.label for b in diagram.branches))
+    """Colour per legend entry, or per kind when entries are too many."""
+    labels = list(dict.fromkeys(_key(b, diagram) for b in diagram.branches))
     if len(labels) <= len(_PALETTE):
         return {label: _PALETTE[i] for i, label in enumerate(labels)}, False
     kinds = dict.fromkeys(b.kind for b in diagram.branches)
@@ -222,7 +230,7 @@ def _colors(diagram):
 def _branch_handles(diagram, colors, by_kind):
     counts = {}
     for b in diagram.branches:
-        key = b.kind if by_kind else b.label
+        key = b.kind if by_kind else _key(b, diagram)
         counts[key] = counts.get(key, 0) + b.multiplicity
     handles = []
     for key, color in colors.items():
