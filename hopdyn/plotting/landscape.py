@@ -106,18 +106,17 @@ def _node_sizes(A):
 
 
 def _layout(A):
-    """Positions: the states' two principal directions, relaxed by
-    Kamada-Kawai so that joined attractors sit close."""
+    """Positions: retrieval states on an outer ring, the other attractors on
+    an inner one, relaxed by Kamada-Kawai so that joined attractors sit
+    close.  (Projecting the states instead stacks symmetric attractors on
+    top of each other.)"""
     nodes = list(A)
     if len(nodes) < 3:
         return {n: (float(i), 0.0) for i, n in enumerate(nodes)}
-    states = np.array([A.nodes[n]["state"] for n in nodes])
-    centred = states - states.mean(axis=0)
-    _, _, vt = np.linalg.svd(centred, full_matrices=False)
-    plane = centred @ vt[:2].T
-    if plane.shape[1] < 2:
-        plane = np.column_stack([plane, np.zeros(len(nodes))])
-    start = {n: tuple(p) for n, p in zip(nodes, plane, strict=True)}
+    outer = [n for n in nodes if A.nodes[n].get("kind") == "retrieval"]
+    inner = [n for n in nodes if n not in outer]
+    shells = [inner, outer] if inner and outer else [nodes]
+    start = nx.shell_layout(A, nlist=shells)
     return nx.kamada_kawai_layout(A, pos=start, weight=None)
 
 
@@ -145,7 +144,12 @@ def _draw_attractor_graph(ax, A):
         A, pos, ax=ax, node_color=colors, node_size=_node_sizes(A), linewidths=0
     )
     if len(A) <= MAX_LABELLED:
-        _label_nodes(ax, A, pos)
+        _label_nodes(ax, A, pos, list(A))
+    else:
+        # Too many to name them all: name the retrieval states, which the
+        # reader needs to find their way around the graph.
+        retrieval = [n for n in A if A.nodes[n].get("kind") == "retrieval"]
+        _label_nodes(ax, A, pos, retrieval)
     _kind_legend(ax, A)
     ax.margins(0.15)
 
@@ -176,8 +180,8 @@ def _draw_edges_by_barrier(ax, A, pos, barriers):
     ax.figure.colorbar(drawn, ax=ax, shrink=0.6, label="barrier")
 
 
-def _label_nodes(ax, A, pos):
-    for n in A:
+def _label_nodes(ax, A, pos, nodes):
+    for n in nodes:
         ax.annotate(
             _wrap(A.nodes[n]["label"], LABEL_WIDTH),
             pos[n],
