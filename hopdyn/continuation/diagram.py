@@ -335,6 +335,7 @@ class _Builder:
 
     # ------------------------------------------------------------- result
     def _result(self) -> Diagram:
+        self.points = self._inside_range(self.points)
         early = [b.id for b in self.branches if set(b.ends) & {FAILED, MAX_STEPS}]
         status = 1 if self.full else (2 if early else 0)
         counters = Counter(self.problem.counters)
@@ -354,6 +355,18 @@ class _Builder:
             counters=dict(counters),
             symmetry_order=self.symmetry.order,
         )
+
+    def _inside_range(self, points):
+        """Special points located within the beta range; a bracket that
+        straddles an end of the range can place one just outside it."""
+        low, high = self.problem.beta_min, self.problem.beta_max
+        slack = 1e-9 * max(1.0, high)
+        inside = [p for p in points if low - slack <= p.beta <= high + slack]
+        if len(inside) < len(points):
+            logger.debug(
+                "dropped %d special points outside the range", len(points) - len(inside)
+            )
+        return inside
 
     def _message(self, status, early):
         kinds = Counter(p.kind for p in self.points)
