@@ -15,6 +15,7 @@ import os
 import sys
 import warnings
 from pathlib import Path
+from tokenize import TokenError
 
 import numpy as np
 
@@ -24,6 +25,9 @@ from hopdyn.errors import InputError
 __all__ = ["main"]
 
 EXIT_INPUT_ERROR = 2
+
+# Upper bound of --n-random and --basin-samples.
+MAX_SAMPLES = 10**6
 
 
 class _Parser(argparse.ArgumentParser):
@@ -53,6 +57,25 @@ def _count(text):
     return value
 
 
+def _samples(text):
+    value = _count(text)
+    if value > MAX_SAMPLES:
+        raise argparse.ArgumentTypeError(
+            f"must be an integer <= {MAX_SAMPLES}, got {text}"
+        )
+    return value
+
+
+def _seed(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text}")
+    return value
+
+
 def _common(sub, name, help_text, beta=True):
     parser = sub.add_parser(name, help=help_text, description=help_text)
     parser.add_argument("spec", help="TOML model spec")
@@ -70,8 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     fp = _common(sub, "fixed-points", "all fixed points at one beta")
-    fp.add_argument("--n-random", type=_count, default=200, help="random seeds")
-    fp.add_argument("--seed", type=int, default=0, help="random seed")
+    fp.add_argument("--n-random", type=_samples, default=200, help="random seeds")
+    fp.add_argument("--seed", type=_seed, default=0, help="random seed")
 
     diagram = _common(sub, "diagram", "bifurcation diagram in beta", beta=False)
     diagram.add_argument("--beta-min", type=_positive, required=True)
@@ -83,8 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
     diagram.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     landscape = _common(sub, "landscape", "saddle-attractor graph and catalogue")
-    landscape.add_argument("--basin-samples", type=_count, default=400)
-    landscape.add_argument("--seed", type=int, default=0)
+    landscape.add_argument("--basin-samples", type=_samples, default=400)
+    landscape.add_argument("--seed", type=_seed, default=0)
     landscape.add_argument("--no-progress", action="store_true")
 
     portrait = _common(sub, "portrait", "phase portrait at one beta")
@@ -120,7 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="'GENE[+GENE..]:STRENGTH:T_ON:T_OFF' production pulse (modern)",
     )
-    simulate.add_argument("--seed", type=int, default=0)
+    simulate.add_argument("--seed", type=_seed, default=0)
     return parser
 
 
@@ -178,7 +201,7 @@ def run_fixed_points(args):
     from hopdyn.fixed_points import FinderOptions, find_fixed_points
 
     _, model, system = _load(args.spec)
-    out = io.ensure_out_dir(args.out)
+    out = io.ensure_out_dir(args.out, ["fixed_points.json"])
     options = FinderOptions(n_random=args.n_random, seed=args.seed)
     result = find_fixed_points(system, args.beta, options=options)
 
@@ -213,7 +236,7 @@ def run_diagram(args):
 
     _, model, system = _load(args.spec)
     _check_y(args.y, system)
-    out = io.ensure_out_dir(args.out)
+    out = io.ensure_out_dir(args.out, ["diagram.json", "diagram.png"])
     options = ContinuationOptions(max_branches=args.max_branches)
     update, close = _progress_bar(not args.no_progress, "continuation")
     try:
@@ -240,7 +263,7 @@ def _check_y(y, system):
         return
     if y.startswith("overlap:"):
         index = y.split(":", 1)[1]
-        if index.isdigit() and 1 <= int(index) <= system.dimension:
+        if index.isdecimal() and 1 <= int(index) <= system.dimension:
             return
     raise InputError(
         f"--y must be norm, energy or overlap:K with 1 <= K <= {system.dimension}, "
@@ -305,7 +328,8 @@ def run_landscape(args):
     from hopdyn.plotting.landscape import plot_landscape
 
     _, model, system = _load(args.spec)
-    out = io.ensure_out_dir(args.out)
+    files = ["landscape.json", "catalogue.csv", "landscape.graphml", "landscape.png"]
+    out = io.ensure_out_dir(args.out, files)
     options = LandscapeOptions(n_basin_samples=args.basin_samples, seed=args.seed)
     update, close = _progress_bar(not args.no_progress, "landscape")
     try:
@@ -355,8 +379,8 @@ def run_portrait(args):
 
     _, model, system = _load(args.spec)
     formats = _formats(args.format)
-    out = io.ensure_out_dir(args.out)
     plane = portrait_plane(system, args.beta, args.plane)
+    out = io.ensure_out_dir(args.out, [f"portrait.{fmt}" for fmt in formats])
     figure = plot_portrait(system, args.beta, plane=plane, basins=args.basins)
 
     for fmt in formats:
@@ -380,10 +404,10 @@ def run_simulate(args):
     from hopdyn.plotting.trajectories import plot_trajectory
 
     _, model, _ = _load(args.spec)
-    out = io.ensure_out_dir(args.out)
     x0 = _initial_state(args, model, sim)
     schedule = _schedule(args, sim)
     pulse = _pulse(args, sim)
+    out = io.ensure_out_dir(args.out, ["trajectories.csv", "trajectories.png"])
     trajectory = sim.simulate(
         model,
         args.beta,
@@ -414,20 +438,57 @@ def _initial_state(args, model, sim):
     if init == "random":
         return sim.random_state(model, args.seed, reduced=args.reduced)
     if init.startswith("pattern:"):
-        parts = init.split(":")
-        try:
-            k = int(parts[1])
-            scale = float(parts[2]) if len(parts) > 2 else 0.1
-        except (ValueError, IndexError):
-            raise InputError(
-                f"--init must be pattern:K[:NOISE], got {init!r}"
-            ) from None
+        k, scale = _pattern_init(init, model.K)
         return sim.noised_pattern(model, k - 1, scale, args.seed, reduced=args.reduced)
+
+    state = _load_state(init)
+    dimension = model.reduced_dimension if args.reduced else model.full_dimension
+    if state.shape != (dimension,):
+        kind = "reduced" if args.reduced else "full"
+        raise InputError(
+            f"--init: '{init}' must hold the {dimension} numbers of a {kind} "
+            f"state, got {state.size}"
+        )
+    return state
+
+
+def _pattern_init(init, n_patterns):
+    """K (1-based) and NOISE of --init pattern:K[:NOISE]."""
+    parts = init.split(":")
+    usage = f"--init must be pattern:K[:NOISE], got {init!r}"
+    if len(parts) > 3:
+        raise InputError(usage)
+    try:
+        k = int(parts[1])
+        scale = float(parts[2]) if len(parts) > 2 else 0.1
+    except ValueError:
+        raise InputError(usage) from None
+    if not 1 <= k <= n_patterns:
+        raise InputError(f"--init pattern:K: K must be in 1..{n_patterns}, got {k}")
+    if not (math.isfinite(scale) and scale >= 0):
+        raise InputError(
+            f"--init pattern:K:NOISE: NOISE must be a finite number >= 0, "
+            f"got {parts[2]}"
+        )
+    return k, scale
+
+
+def _load_state(init):
+    """The numbers in the .npy or CSV file named by --init, as a vector."""
     path = Path(init)
     if not path.is_file():
         raise InputError(f"--init: no such file {init!r} (or use random, pattern:K)")
-    values = np.load(path) if path.suffix == ".npy" else np.loadtxt(path, delimiter=",")
-    return np.asarray(values, dtype=float).ravel()
+    try:
+        if path.suffix == ".npy":
+            values = np.load(path, allow_pickle=False)
+        else:
+            values = np.loadtxt(path, delimiter=",", ndmin=1)
+        return np.asarray(values, dtype=float).ravel()
+    except (OSError, ValueError, TypeError, EOFError, MemoryError, TokenError) as exc:
+        reason = " ".join(str(exc).split())
+        raise InputError(
+            f"--init: cannot read numbers from '{init}' ({reason})"
+        ) from None
 
 
 def _schedule(args, sim):
@@ -468,9 +529,13 @@ def main(argv=None) -> int:
     """Run the command line; returns the exit status."""
     try:
         args = build_parser().parse_args(argv)
-        with warnings.catch_warnings():
+        # Warnings are shown only after a successful run, so that a failed
+        # one prints the single line of its error.
+        with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("default")
             COMMANDS[args.command](args)
+        for w in caught:
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
     except InputError as error:
         print(f"hopdyn: error: {error}", file=sys.stderr)
         return EXIT_INPUT_ERROR

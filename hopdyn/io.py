@@ -256,12 +256,15 @@ def check_beta(beta, name="beta"):
     return float(beta)
 
 
-def ensure_out_dir(path):
+def ensure_out_dir(path, files=()):
     """Create the output folder `path`, with its parents, if it is missing.
 
     Parameters
     ----------
     path : str or path-like
+    files : sequence of str, optional
+        Names of the files that will be written into the folder; each must
+        be absent or a regular file.
 
     Returns
     -------
@@ -271,20 +274,34 @@ def ensure_out_dir(path):
     Raises
     ------
     InputError
-        If `path` exists but is not a folder, or cannot be created.
+        If `path` exists but is not a folder, cannot be created or written
+        to, or one of `files` exists in it and is not a regular file.
     """
     path = Path(path)
-    if path.exists() and not path.is_dir():
-        raise InputError(f"output folder '{path}': exists and is not a folder")
-
     try:
+        if path.exists() and not path.is_dir():
+            raise InputError(f"output folder '{path}': exists and is not a folder")
         path.mkdir(parents=True, exist_ok=True)
+        _probe_writable(path)
     except OSError as exc:
         raise InputError(
-            f"output folder '{path}': cannot be created ({exc.strerror or exc})"
+            f"output folder '{path}': cannot be created or written to "
+            f"({exc.strerror or exc})"
         ) from exc
 
+    for name in files:
+        target = path / name
+        if target.exists() and not target.is_file():
+            raise InputError(f"output file '{target}': exists and is not a file")
+
     return path
+
+
+def _probe_writable(folder):
+    """Create and remove an empty file in `folder`; OSError if it cannot."""
+    probe = folder / f".hopdyn-probe.{secrets.token_hex(6)}"
+    probe.touch(exist_ok=False)
+    probe.unlink()
 
 
 @contextmanager
@@ -295,7 +312,8 @@ def atomic_path(path):
     is atomic) and has the same extension (so writers that pick a format by
     extension, such as matplotlib's ``savefig``, choose the right one). If
     the block raises, the temporary file is deleted and `path` is left as it
-    was.
+    was; an OSError (a full disk, a folder in the way) becomes an InputError
+    that names `path`.
 
     Parameters
     ----------
@@ -322,6 +340,11 @@ def atomic_path(path):
     try:
         yield tmp
         os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise InputError(
+            f"output file '{path}': cannot be written ({exc.strerror or exc})"
+        ) from exc
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -477,6 +500,10 @@ def _read_toml(path):
             return tomllib.load(handle)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"spec file '{path}': invalid TOML: {exc}") from exc
+    except RecursionError:
+        raise InputError(
+            f"spec file '{path}': arrays or tables nested too deeply"
+        ) from None
     except UnicodeDecodeError as exc:
         raise InputError(f"spec file '{path}': not UTF-8 text ({exc})") from exc
     except OSError as exc:
@@ -514,6 +541,7 @@ def _spec_patterns(check, raw, kind):
         "binarize": check.flag(table, "patterns", "binarize"),
     }
     patterns = check.guard("[patterns]", preprocess, patterns, **options)
+    check.products("[patterns]", "X X^T", patterns.values, patterns.values)
 
     return patterns, patterns.K
 
@@ -549,6 +577,9 @@ def _spec_parameters(check, raw, kind, patterns):
         K, N = patterns.values.shape
         fields["w"] = check.vector(table, "parameters", "w", ("K", K), np.zeros(K))
         fields["readout"] = _spec_readout(check, table, K, N)
+        if fields["readout"] is not None:
+            X, Q = patterns.values, fields["readout"]
+            check.products("[parameters] readout", "X Q^T", X, Q)
 
     return fields
 
@@ -689,6 +720,18 @@ class _Checker:
             self.fail(where, f"must be finite, got {value!r}")
 
         return float(value)
+
+    def products(self, where, name, X, Y):
+        """Fail unless X Y^T, from which the models are built, is finite."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            finite = np.all(np.isfinite(X @ Y.T))
+        if not finite:
+            largest = max(np.max(np.abs(X)), np.max(np.abs(Y)))
+            self.fail(
+                where,
+                f"values too large: {name} overflows (largest magnitude "
+                f"{largest:.3g}); scale them down",
+            )
 
     def vector(self, table, section, key, size, default):
         """Return table[key] as an array; `size` is e.g. ("K", 3), its length."""

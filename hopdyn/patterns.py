@@ -13,6 +13,7 @@ import warnings
 from dataclasses import dataclass, replace
 from importlib.resources import as_file, files
 from pathlib import Path
+from tokenize import TokenError
 
 import numpy as np
 
@@ -38,6 +39,9 @@ BUNDLED_DATASETS = {
 _BUNDLED_FILES = {"pbmc68k": "pbmc68k_celltype_means.csv"}
 
 NORMALIZE_OPTIONS = ("none", "unit")
+
+# Random and rolling pattern sets are capped at this many entries (800 MB).
+MAX_ENTRIES = 10**8
 
 # Centering leaves rounding residue where a column is constant; entries this
 # close to zero, relative to the largest magnitude in their column, are zero.
@@ -183,8 +187,7 @@ def random_patterns(N, K, seed=0):
     >>> patterns.values.shape, patterns.is_binary
     ((3, 100), True)
     """
-    N = _check_count(N, "N")
-    K = _check_count(K, "K")
+    N, K = _check_size(N, K)
     seed = _check_count(seed, "seed", minimum=0)
 
     rng = np.random.default_rng(seed)
@@ -233,8 +236,7 @@ def rolling_patterns(N, K, block=None):
            [-1., -1.,  1.,  1., -1., -1.],
            [-1., -1., -1., -1.,  1.,  1.]])
     """
-    N = _check_count(N, "N")
-    K = _check_count(K, "K")
+    N, K = _check_size(N, K)
     block = _rolling_block(N, K, block)
 
     owner = np.arange(N) // block
@@ -407,12 +409,12 @@ def _as_matrix(values):
             f"pattern values: must be a K x N array of numbers ({reason})"
         ) from exc
 
-    if array.dtype == bool or not np.issubdtype(array.dtype, np.number):
+    if np.iscomplexobj(array):
+        raise InputError("pattern values: must be real numbers, got complex ones")
+    if array.dtype.kind not in "iuf":
         raise InputError(
             f"pattern values: must be real numbers, got dtype {array.dtype}"
         )
-    if np.iscomplexobj(array):
-        raise InputError("pattern values: must be real numbers, got complex ones")
 
     if array.ndim != 2 or 0 in array.shape:
         raise InputError(
@@ -473,6 +475,18 @@ def _check_count(value, name, minimum=1):
     return int(value)
 
 
+def _check_size(N, K):
+    """Return N and K, unless they are not positive or N * K is too large."""
+    N = _check_count(N, "N")
+    K = _check_count(K, "K")
+    if N * K > MAX_ENTRIES:
+        raise InputError(
+            f"pattern size: N * K must be at most {MAX_ENTRIES:.0e}, got N={N}, K={K}"
+        )
+
+    return N, K
+
+
 def _rolling_block(N, K, block):
     """Return the checked block length of rolling patterns."""
     if block is None:
@@ -513,6 +527,9 @@ def _unit_rows(values, zero, names):
             f"length 1, got zero patterns {empty}"
         )
 
+    # Divide by each row's largest magnitude first, so that the norm of
+    # rows of huge (1e308) or subnormal (1e-320) entries is still finite.
+    values = values / np.max(np.abs(values), axis=1, keepdims=True)
     return values / np.linalg.norm(values, axis=1, keepdims=True)
 
 
@@ -559,6 +576,8 @@ def _csv_rows(path):
         raise InputError(f"pattern file '{path}': not UTF-8 text ({exc})") from exc
     except csv.Error as exc:
         raise InputError(f"pattern file '{path}': malformed CSV ({exc})") from exc
+    except OSError as exc:
+        raise InputError(f"pattern file '{path}': {exc.strerror or exc}") from exc
 
     return rows
 
@@ -593,14 +612,19 @@ def _cell_number(cell):
 
 def _read_npy(path):
     """Read a K x N array of real numbers from a .npy file."""
-    with open(path, "rb") as handle:
-        magic = handle.read(len(_NPY_MAGIC))
+    try:
+        with open(path, "rb") as handle:
+            magic = handle.read(len(_NPY_MAGIC))
+    except OSError as exc:
+        raise InputError(f"pattern file '{path}': {exc.strerror or exc}") from exc
     if magic != _NPY_MAGIC:
         raise InputError(f"pattern file '{path}': not in .npy format (no .npy header)")
 
     try:
         array = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as exc:
+    except (OSError, ValueError, EOFError, MemoryError, TokenError) as exc:
+        # A corrupt header can fail to parse (TokenError) or claim a shape
+        # far larger than the file, which np.load tries to allocate.
         reason = " ".join(str(exc).split())
         raise InputError(f"pattern file '{path}': unreadable .npy ({reason})") from exc
 

@@ -49,6 +49,10 @@ METHODS = ("RK45", "RK23", "DOP853", *IMPLICIT_METHODS, "euler")
 # Full states wider than this are left out of trajectories.csv.
 MAX_STATE_COLUMNS = 200
 
+# Most steps a run may take: t_max / dt for Euler; t_max for the explicit
+# solvers, whose steps the relaxation rate 1 keeps below a few time units.
+MAX_STEPS = 10**8
+
 # The noise stream is seeded apart from the initial state, so that adding
 # noise does not change the random initial state drawn with the same seed.
 _NOISE_STREAM = 1
@@ -527,6 +531,8 @@ def _check_pulses(model, pulse, t_max):
             f"pulse: production pulses act on the modern model only, "
             f"got a {model.kind} model"
         )
+    for pulse in pulses:
+        pulse.indices(model)  # unknown features fail before any warning
     _warn_idle_pulses(pulses, t_max)
     return pulses
 
@@ -574,11 +580,15 @@ def _run_solver(dynamics, x0, times, method, rtol, atol) -> _Run:
         )
         nfev, njev = nfev + solution.nfev, njev + solution.njev
 
-        keep = np.isin(solution.t, wanted)
-        saved_t.append(solution.t[keep])
-        saved_x.append(solution.y.T[keep])
+        # A solver that fails before its first saved time returns plain
+        # (empty) lists rather than arrays.
+        t_saved = np.asarray(solution.t, dtype=float)
+        y_saved = np.asarray(solution.y, dtype=float).reshape(len(x), -1)
+        keep = np.isin(t_saved, wanted)
+        saved_t.append(t_saved[keep])
+        saved_x.append(y_saved.T[keep])
         if solution.status != 0:
-            reached = solution.t[-1] if solution.t.size else start
+            reached = t_saved[-1] if t_saved.size else start
             message = f"{method} failed after t={reached:g}: {solution.message}"
             return _Run(*_stack(saved_t, saved_x, x0), -1, message, nfev, njev)
         x = solution.y[:, -1]
@@ -730,6 +740,7 @@ def simulate(
     beta = _check_beta_or_schedule(beta, schedule)
     times = np.linspace(0.0, _positive(t_max, "t_max"), _check_points(n_points))
     steps = _StepOptions(dt, noise, seed, rtol, atol)
+    _check_steps(times[-1], method, steps.dt)
     pulses = _check_pulses(model, pulse, times[-1])
 
     dynamics = _Dynamics(model, reduced, beta, schedule, pulses)
@@ -790,6 +801,21 @@ def _check_method(method, noise):
     if _non_negative(noise, "noise") > 0.0 and method != "euler":
         raise InputError(
             f"noise > 0 needs method='euler' (Euler-Maruyama), got method={method!r}"
+        )
+
+
+def _check_steps(t_max, method, dt):
+    """Refuse runs whose step count would keep the solver busy for days."""
+    if method in IMPLICIT_METHODS:
+        return
+    steps = t_max / dt if method == "euler" else t_max
+    if steps > MAX_STEPS:
+        implicit = ", ".join(IMPLICIT_METHODS)
+        remedy = "a larger dt" if method == "euler" else f"a method among {implicit}"
+        raise InputError(
+            f"t_max={t_max:g} needs about {steps:.3g} steps with method "
+            f"{method!r}, more than {MAX_STEPS:.0e}; use a smaller t_max or "
+            f"{remedy}"
         )
 
 

@@ -16,7 +16,9 @@ from hopdyn.models.base import ColumnReduction, as_states
 
 __all__ = ["MeanFieldModel", "sign_vectors"]
 
-MAX_K = 16
+# The average has 2^K terms and the number of fixed points grows like 3^K:
+# beyond K = 10 a full analysis takes minutes.
+MAX_K = 10
 
 
 def sign_vectors(K: int) -> np.ndarray:
@@ -30,7 +32,7 @@ class MeanFieldModel:
     Parameters
     ----------
     K : int
-        Number of patterns, 1 <= K <= 16 (the average has 2^K terms).
+        Number of patterns, 1 <= K <= MAX_K = 10 (the average has 2^K terms).
 
     Examples
     --------
