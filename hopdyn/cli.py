@@ -160,7 +160,18 @@ def _say(text=""):
     print(text)
 
 
+CELL_WIDTH = 48
+
+
+def _clip(value):
+    """A table cell, shortened so that one long label (a mixture of all ten
+    cell types) does not widen every row; the JSON keeps it whole."""
+    text = str(value)
+    return text if len(text) <= CELL_WIDTH else text[: CELL_WIDTH - 3] + "..."
+
+
 def _table(header, rows):
+    rows = [[_clip(c) for c in row] for row in rows]
     widths = [
         max(len(str(h)), *(len(str(r[i])) for r in rows)) if rows else len(str(h))
         for i, h in enumerate(header)
