@@ -62,7 +62,11 @@ class FinderOptions:
     max_structured : int
         Cap on structured seeds; beyond it mixtures are subsampled.
     tol : float
-        Residual |f| below which Newton has converged.
+        Residual |f| below which Newton may stop ...
+    xtol : float
+        ... provided its next step is also below xtol (1 + |x|): near a
+        degenerate root (a pitchfork point) the residual is tiny long
+        before the state is close to the root.
     max_iter : int
         Newton iterations per round.
     dedupe_tol : float
@@ -81,6 +85,7 @@ class FinderOptions:
     n_random: int = 200
     max_structured: int = 3000
     tol: float = 1e-11
+    xtol: float = 1e-9
     max_iter: int = 60
     dedupe_tol: float = 1e-6
     deflation_rounds: int = 5
@@ -94,7 +99,7 @@ class FinderOptions:
             value = getattr(self, name)
             if not isinstance(value, (int, np.integer)) or value < 0:
                 raise InputError(f"{name} must be an integer >= 0, got {value!r}")
-        for name in ("tol", "dedupe_tol", "deflation_power", "eig_tol"):
+        for name in ("tol", "xtol", "dedupe_tol", "deflation_power", "eig_tol"):
             value = getattr(self, name)
             if not np.isfinite(value) or value <= 0:
                 raise InputError(f"{name} must be a finite number > 0, got {value!r}")
@@ -296,8 +301,11 @@ def newton(system, states, beta, known=None, options=None):
 
 def _newton_step(system, X, beta, known, options):
     F = system.fun(X, beta)
-    finished = np.linalg.norm(F, axis=-1) <= options.tol
     step = _solve(system.jac(X, beta), F)
+    small = np.linalg.norm(step, axis=-1) <= options.xtol * (
+        1.0 + np.linalg.norm(X, axis=-1)
+    )
+    finished = (np.linalg.norm(F, axis=-1) <= options.tol) & small
 
     if len(known):
         _, grad = _deflation(X, known, options.deflation_power, options.deflation_shift)

@@ -155,3 +155,13 @@ def test_bad_beta_and_options_raise():
         find_fixed_points(system, 0.0)
     with pytest.raises(InputError, match="tol"):
         FinderOptions(tol=-1.0)
+
+
+def test_degenerate_origin_at_the_pitchfork_is_one_point():
+    """At beta = 1 the origin of the mean field is a K-fold degenerate root:
+    the residual is tiny on a whole neighbourhood, yet only one point may
+    come out (and it has K zero eigenvalues)."""
+    result = find_fixed_points(reduce(MeanFieldModel(4)), 1.0)
+    assert len(result.fixed_points) == 1
+    point = result.fixed_points[0]
+    assert np.linalg.norm(point.state) < 1e-6 and point.n_zero == 4

@@ -249,7 +249,11 @@ class BranchTracer:
         out = []
         for event in self.locator.detect(a, b):
             node = event.node
-            known = self.registry.near_special(node.y, self.options.merge_tol)
+            known = self.registry.near_special(
+                node.y,
+                self.options.merge_tol,
+                determined_only=event.kind != "undetermined",
+            )
             if known is None and event.kind == "undetermined":
                 known = self._known_in_step(a, b)
             if known is None:
@@ -266,7 +270,7 @@ class BranchTracer:
     def _known_node(self, point_id, a, fallback):
         """A node at a known special point -- or at its symmetric image next
         to the located one -- for the reversal test."""
-        for z, pid in self.registry.special:
+        for z, pid, _ in self.registry.special:
             if pid == point_id:
                 tol = 10 * self.options.merge_tol
                 element = self.symmetry.find(z[:-1], fallback.y[:-1], tol)

@@ -319,7 +319,7 @@ class _Builder:
         )
         self.points.append(point)
         self.nodes[point.id] = node
-        self.registry.add_special(node.y, point.id)
+        self.registry.add_special(node.y, point.id, point.kind)
         if self._switchable(point):
             self.queue.append(point)
 

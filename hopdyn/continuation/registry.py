@@ -119,8 +119,8 @@ class Registry:
         self._index = np.concatenate([self._index, np.arange(len(Y))])
         self._tree = cKDTree(self._F)
 
-    def add_special(self, y, point_id):
-        self.special.append((np.asarray(y, float), point_id))
+    def add_special(self, y, point_id, kind="BP"):
+        self.special.append((np.asarray(y, float), point_id, kind))
 
     def fingerprint(self, Y):
         Y = np.asarray(Y, float)
@@ -128,10 +128,16 @@ class Registry:
         return np.concatenate([keys, Y[..., -1:]], axis=-1)
 
     # ----------------------------------------------------- special points
-    def near_special(self, y, tol):
+    def near_special(self, y, tol, determined_only=False):
         """Id of a known special point within tol of y (or a symmetric
-        image of one), else None."""
-        for z, point_id in self.special:
+        image of one), else None.
+
+        With ``determined_only``, points of kind "undetermined" do not
+        count: a branch crossing one with clear evidence of its own (a
+        stability change) must still record its BP, LP or HB."""
+        for z, point_id, kind in self.special:
+            if determined_only and kind == "undetermined":
+                continue
             if abs(z[-1] - y[-1]) > tol:
                 continue
             if self.symmetry.find(y[:-1], z[:-1], tol) is not None:
@@ -142,7 +148,7 @@ class Registry:
         """Id and position of a known special point on the chord a-b."""
         chord = yb - ya
         length = np.linalg.norm(chord)
-        for z, point_id in self.special:
+        for z, point_id, _ in self.special:
             u = float(np.clip((z - ya) @ chord / max(length**2, 1e-300), 0, 1))
             gap = np.linalg.norm(ya + u * chord - z)
             if gap <= 0.1 * length + self.options.merge_tol:
