@@ -30,6 +30,7 @@ from scipy.spatial import cKDTree
 
 from hopdyn import symmetry
 from hopdyn.errors import InputError
+from hopdyn.models.base import check_beta
 
 __all__ = [
     "FinderOptions",
@@ -484,8 +485,7 @@ def find_fixed_points(system, beta, *, extra_seeds=None, options=None):
     9
     """
     options = options or FinderOptions()
-    if not np.isfinite(beta) or beta <= 0:
-        raise InputError(f"beta must be a finite number > 0, got {beta!r}")
+    beta = check_beta(beta)
     seeds = _all_seeds(system, beta, extra_seeds, options)
 
     states, ok = newton(system, seeds, beta, options=options)

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from hopdyn.errors import InputError
+from hopdyn.models.base import check_beta
 from hopdyn.patterns import (
     NORMALIZE_OPTIONS,
     PatternSet,
@@ -222,38 +223,6 @@ def load_spec(path):
     u = _spec_production(check, model, kind, patterns)
 
     return Spec(kind, form, K, patterns, u=u, path=path, raw=raw, **parameters)
-
-
-def check_beta(beta, name="beta"):
-    """Return `beta` as a float, unless it is not a finite number > 0.
-
-    Parameters
-    ----------
-    beta : float
-        Inverse temperature, or any other quantity that must be positive.
-    name : str, default "beta"
-        How to call it in the error message (such as ``"--beta-max"``).
-
-    Returns
-    -------
-    float
-
-    Raises
-    ------
-    InputError
-        If `beta` is not a real number, not finite, or not positive.
-
-    Examples
-    --------
-    >>> check_beta(2)
-    2.0
-    """
-    is_real = isinstance(beta, (int, float, np.integer, np.floating))
-    is_real = is_real and not isinstance(beta, bool)
-    if not (is_real and math.isfinite(beta) and beta > 0):
-        raise InputError(f"{name}: must be a finite number > 0, got {beta!r}")
-
-    return float(beta)
 
 
 def ensure_out_dir(path, files=()):

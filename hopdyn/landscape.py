@@ -48,6 +48,7 @@ from hopdyn.fixed_points import (
     find_fixed_points,
     newton,
 )
+from hopdyn.models.base import check_beta
 
 __all__ = [
     "ATTRACTOR_KINDS",
@@ -1038,7 +1039,7 @@ def build_landscape(
     [2, 2, 2, 2]
     """
     options = options or LandscapeOptions()
-    beta = _check_beta(beta)
+    beta = check_beta(beta)
     report = progress or (lambda done, total, stage: None)
 
     found = _fixed_points(system, beta, diagram, fixed_points, options)
@@ -1061,16 +1062,6 @@ def build_landscape(
         system, beta, known, halves, hits, options.n_basin_samples, len(points)
     )
     return _landscape(system, graph, known, halves, basin, found, counters)
-
-
-def _check_beta(beta):
-    try:
-        value = float(beta)
-    except (TypeError, ValueError):
-        raise InputError(f"beta must be a finite number > 0, got {beta!r}") from None
-    if not np.isfinite(value) or value <= 0:
-        raise InputError(f"beta must be a finite number > 0, got {beta!r}")
-    return value
 
 
 def _fixed_points(system, beta, diagram, fixed_points, options):

@@ -278,12 +278,12 @@ def test_check_beta_accepts_positive_finite_numbers(beta):
 
 @pytest.mark.parametrize("beta", [0, -1.0, math.nan, math.inf, "2", True, None])
 def test_check_beta_rejects_the_rest(beta):
-    with pytest.raises(InputError, match="beta: must be a finite number > 0, got"):
+    with pytest.raises(InputError, match="beta must be a finite number > 0, got"):
         check_beta(beta)
 
 
 def test_check_beta_names_the_argument():
-    with pytest.raises(InputError, match=r"--t-max: .* got -2"):
+    with pytest.raises(InputError, match=r"--t-max must .* got -2"):
         check_beta(-2, name="--t-max")
 
 

@@ -82,15 +82,32 @@ class PatternModel:
         return tuple(self.patterns.names)
 
 
-def check_beta(beta) -> float:
-    """Return beta as a float, or raise InputError unless it is finite and > 0."""
-    try:
-        value = float(beta)
-    except (TypeError, ValueError):
-        raise InputError(f"beta must be a finite number > 0, got {beta!r}") from None
-    if not np.isfinite(value) or value <= 0:
-        raise InputError(f"beta must be a finite number > 0, got {beta!r}")
-    return value
+def check_beta(beta, name="beta") -> float:
+    """Return beta as a float, unless it is not a real, finite number > 0.
+
+    Parameters
+    ----------
+    beta : float
+        Inverse temperature, or any other quantity that must be positive.
+    name : str, default "beta"
+        How to call it in the error message (such as ``"--beta-max"``).
+
+    Raises
+    ------
+    InputError
+        If `beta` is not a real number (strings and booleans are not), not
+        finite, or not positive.
+
+    Examples
+    --------
+    >>> check_beta(2)
+    2.0
+    """
+    is_real = isinstance(beta, (int, float, np.integer, np.floating))
+    is_real = is_real and not isinstance(beta, bool)
+    if not (is_real and np.isfinite(beta) and beta > 0):
+        raise InputError(f"{name} must be a finite number > 0, got {beta!r}")
+    return float(beta)
 
 
 def as_states(x, dimension: int, name: str = "state") -> np.ndarray:
