@@ -31,6 +31,7 @@ from scipy.spatial import cKDTree
 from hopdyn import symmetry
 from hopdyn.errors import InputError
 from hopdyn.models.base import check_beta
+from hopdyn.results import Result
 
 __all__ = [
     "FinderOptions",
@@ -136,8 +137,8 @@ class FixedPoint:
         return out
 
 
-@dataclass
-class FixedPointResult:
+@dataclass(eq=False)
+class FixedPointResult(Result):
     """All fixed points found at one beta, with the search's bookkeeping."""
 
     beta: float
@@ -149,9 +150,6 @@ class FixedPointResult:
     n_seeds: int
     n_rounds: int
     counts: dict = field(default_factory=dict)
-
-    def __getitem__(self, key):
-        return getattr(self, key)
 
     def to_dict(self) -> dict:
         return {

@@ -49,6 +49,7 @@ from hopdyn.fixed_points import (
     newton,
 )
 from hopdyn.models.base import check_beta
+from hopdyn.results import Result
 
 __all__ = [
     "ATTRACTOR_KINDS",
@@ -238,8 +239,8 @@ class ManifoldHalf:
         return out
 
 
-@dataclass
-class Landscape:
+@dataclass(eq=False)
+class Landscape(Result):
     """The saddle-attractor graph at one beta, with its bookkeeping.
 
     Attributes
@@ -282,9 +283,6 @@ class Landscape:
     nfev: int = 0
     n_trajectories: int = 0
     n_new_fixed_points: int = 0
-
-    def __getitem__(self, key):
-        return getattr(self, key)
 
     @property
     def attractors(self) -> list:
@@ -1389,8 +1387,8 @@ class AttractorTrack:
         return out
 
 
-@dataclass
-class LandscapeSweep:
+@dataclass(eq=False)
+class LandscapeSweep(Result):
     """Attractors counted by kind and followed across beta.
 
     Attributes
@@ -1420,9 +1418,6 @@ class LandscapeSweep:
     message: str
     n_added: int = 0
     incomplete: list = field(default_factory=list)
-
-    def __getitem__(self, key):
-        return getattr(self, key)
 
     def count_rows(self):
         """(header, rows): beta and the number of attractors of each kind."""

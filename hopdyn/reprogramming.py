@@ -23,8 +23,7 @@ target cell type:
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -32,6 +31,7 @@ from hopdyn.errors import InputError
 from hopdyn.fixed_points import find_fixed_points
 from hopdyn.models import softmax
 from hopdyn.models.base import check_beta
+from hopdyn.results import Result
 from hopdyn.simulate import Pulse, simulate
 from hopdyn.symbolic import reduce
 
@@ -58,7 +58,7 @@ STATUS_MESSAGES = {
 
 
 @dataclass(eq=False, repr=False)
-class ReprogrammingResult(Mapping):
+class ReprogrammingResult(Result):
     """Outcome of `find_reprogramming_pulse`; also readable as a mapping.
 
     Attributes
@@ -130,17 +130,6 @@ class ReprogrammingResult(Mapping):
     n_trials: int = 0
     n_full: int = 0
 
-    def __getitem__(self, key):
-        if key not in self._names():
-            raise KeyError(key)
-        return getattr(self, key)
-
-    def __iter__(self):
-        return iter(self._names())
-
-    def __len__(self):
-        return len(self._names())
-
     def __repr__(self):
         found = f"genes={self.genes}, strength={self.strength}" if self.genes else ""
         return (
@@ -148,10 +137,6 @@ class ReprogrammingResult(Mapping):
             f"status={self.status}, {found + ', ' if found else ''}"
             f"message={self.message!r})"
         )
-
-    @classmethod
-    def _names(cls):
-        return tuple(field.name for field in fields(cls))
 
 
 @dataclass(frozen=True)

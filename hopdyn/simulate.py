@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.integrate import solve_ivp
 
 from hopdyn.errors import InputError
+from hopdyn.results import Result
 from hopdyn.symbolic import reduce
 
 __all__ = [
@@ -64,7 +64,7 @@ _NOISE_STREAM = 1
 
 
 @dataclass(eq=False, repr=False)
-class Trajectory(Mapping):
+class Trajectory(Result):
     """One integrated trajectory; also readable as a mapping of its fields.
 
     Attributes
@@ -128,32 +128,12 @@ class Trajectory(Mapping):
     feature_names: tuple | None
     pulses: tuple = ()
 
-    def __getitem__(self, key):
-        if key not in self._names():
-            raise KeyError(key)
-        return getattr(self, key)
-
-    def __iter__(self):
-        return iter(self._names())
-
-    def __len__(self):
-        return len(self._names())
-
-    def __eq__(self, other):
-        return self is other
-
-    __hash__ = object.__hash__
-
     def __repr__(self):
         kind = "reduced" if self.reduced else "full"
         return (
             f"Trajectory({kind}, T={len(self.t)}, dimension={self.states.shape[1]}, "
             f"status={self.status}, message={self.message!r})"
         )
-
-    @classmethod
-    def _names(cls):
-        return tuple(field.name for field in fields(cls))
 
 
 # --------------------------------------------------------------------------

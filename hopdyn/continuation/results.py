@@ -7,9 +7,11 @@ stay arrays; `to_dict` gives plain JSON-ready values.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 
 import numpy as np
+
+from hopdyn.results import Result
 
 __all__ = ["Branch", "Diagram", "SpecialPoint", "apply_element", "stability_of"]
 
@@ -55,26 +57,8 @@ def _pairs(eigenvalues):
     return [[float(e.real), float(e.imag)] for e in eigenvalues]
 
 
-class _Mapping:
-    """Dict-like read access to the public fields of a dataclass."""
-
-    def keys(self):
-        return [f.name for f in fields(self) if f.repr]
-
-    def __getitem__(self, key):
-        if key not in self.keys():
-            raise KeyError(key)
-        return getattr(self, key)
-
-    def __contains__(self, key):
-        return key in self.keys()
-
-    def get(self, key, default=None):
-        return self[key] if key in self else default
-
-
 @dataclass(eq=False)
-class Branch(_Mapping):
+class Branch(Result):
     """One branch of fixed points, a curve in (state, beta).
 
     Attributes
@@ -163,7 +147,7 @@ class Branch(_Mapping):
 
 
 @dataclass(eq=False)
-class SpecialPoint(_Mapping):
+class SpecialPoint(Result):
     """A located bifurcation (or an event that fits no kind) on a branch.
 
     Attributes
@@ -239,7 +223,7 @@ class SpecialPoint(_Mapping):
 
 
 @dataclass(eq=False)
-class Diagram(_Mapping):
+class Diagram(Result):
     """A bifurcation diagram in beta: branches and special points.
 
     Attributes
