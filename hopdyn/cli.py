@@ -10,6 +10,7 @@ written atomically, so a failed run leaves no half-written output.
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import sys
@@ -108,6 +109,12 @@ def build_parser() -> argparse.ArgumentParser:
     landscape = _common(sub, "landscape", "saddle-attractor graph and catalogue")
     landscape.add_argument("--basin-samples", type=_samples, default=400)
     landscape.add_argument("--seed", type=_seed, default=0)
+    landscape.add_argument(
+        "--diagram",
+        default=None,
+        help="diagram.json of `hopdyn diagram`: its branches at --beta seed the "
+        "fixed-point search",
+    )
     landscape.add_argument("--no-progress", action="store_true")
 
     portrait = _common(sub, "portrait", "phase portrait at one beta")
@@ -311,6 +318,27 @@ def _summarise_diagram(diagram):
         _table(["kind", "beta", "branch", "kernel", "n_unstable"], sp_rows)
 
 
+def _load_diagram(path, system):
+    """The diagram.json record named by --diagram (None when not given)."""
+    if path is None:
+        return None
+    try:
+        record = json.loads(Path(path).read_text())
+        states = [p["state"] for b in record["branches"] for p in b["points"]]
+    except FileNotFoundError:
+        raise InputError(f"--diagram: no such file {path!r}") from None
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise InputError(
+            f"--diagram: {path!r} is not a diagram.json ({error})"
+        ) from None
+    if any(len(s) != system.dimension for s in states):
+        raise InputError(
+            f"--diagram: {path!r} has states of another dimension than the "
+            f"model's {system.dimension}"
+        )
+    return record
+
+
 def _stable_intervals(branch):
     """The beta intervals where a branch is an attractor, e.g. '2.175-4.000'.
 
@@ -339,12 +367,15 @@ def run_landscape(args):
     from hopdyn.plotting.landscape import plot_landscape
 
     _, model, system = _load(args.spec)
+    diagram = _load_diagram(args.diagram, system)
     files = ["landscape.json", "catalogue.csv", "landscape.graphml", "landscape.png"]
     out = io.ensure_out_dir(args.out, files)
     options = LandscapeOptions(n_basin_samples=args.basin_samples, seed=args.seed)
     update, close = _progress_bar(not args.no_progress, "landscape")
     try:
-        landscape = build_landscape(system, args.beta, options=options, progress=update)
+        landscape = build_landscape(
+            system, args.beta, diagram=diagram, options=options, progress=update
+        )
     finally:
         close()
 

@@ -291,3 +291,42 @@ def test_fixed_points_of_normalized_huge_patterns(tmp_path, capsys):
     data = json.loads((tmp_path / "fixed_points.json").read_text())
     labels = {p["label"] for p in data["fixed_points"] if p["n_unstable"] == 0}
     assert status == 0 and {"A", "B", "C"} <= labels
+
+
+def test_landscape_diagram_of_another_model_is_refused(tmp_path, capsys):
+    spec = tmp_path / "mf.toml"
+    spec.write_text('[model]\nkind = "meanfield"\nK = 2\n')
+    record = {"branches": [{"points": [{"beta": 1.0, "state": [0.0, 0.0, 0.0]}]}]}
+    diagram = tmp_path / "diagram.json"
+    diagram.write_text(json.dumps(record))
+    argv = ["landscape", str(spec), "--beta", "2", "--diagram", str(diagram)]
+    status = main([*argv, "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert status == 2 and "dimension" in err and err.count("\n") == 1
+    assert not (tmp_path / "out").exists()
+
+
+def test_landscape_is_seeded_from_a_diagram(tmp_path, capsys):
+    spec = tmp_path / "mf.toml"
+    spec.write_text('[model]\nkind = "meanfield"\nK = 2\n')
+    assert (
+        main(
+            [
+                "diagram",
+                str(spec),
+                "--beta-min",
+                "0.5",
+                "--beta-max",
+                "3",
+                "--out",
+                str(tmp_path),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
+    argv = ["landscape", str(spec), "--beta", "2", "--out", str(tmp_path)]
+    argv += ["--diagram", str(tmp_path / "diagram.json"), "--no-progress"]
+    assert main(argv) == 0
+    nodes = json.loads((tmp_path / "landscape.json").read_text())["nodes"]
+    assert len(nodes) == 9  # origin, 4 retrieval states, 4 mixtures

@@ -311,7 +311,7 @@ def plot_catalogue_counts(sweep, path=None, title=None) -> Figure:
         fig = Figure(figsize=(SINGLE_COLUMN_WIDTH, 2.6), layout="constrained")
         ax = fig.add_subplot()
         _draw_counts(ax, sweep)
-        ax.set_xlabel("beta")
+        ax.set_xlabel("inverse temperature β")
         ax.set_ylabel("attractors")
         if title:
             ax.set_title(title)
