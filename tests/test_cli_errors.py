@@ -330,3 +330,15 @@ def test_landscape_is_seeded_from_a_diagram(tmp_path, capsys):
     assert main(argv) == 0
     nodes = json.loads((tmp_path / "landscape.json").read_text())["nodes"]
     assert len(nodes) == 9  # origin, 4 retrieval states, 4 mixtures
+
+
+def test_enormous_production_term_is_refused(tmp_path, capsys):
+    (tmp_path / "cells.csv").write_text("type,g1,g2\nA,1,0\nB,0,1\n")
+    spec = tmp_path / "m.toml"
+    spec.write_text(
+        '[model]\nkind = "modern"\nu = [1e308, 0.0]\n'
+        '[patterns]\nsource = "file"\npath = "cells.csv"\n'
+    )
+    status = main(["fixed-points", str(spec), "--beta", "2", "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert status == 2 and "u must stay below" in err

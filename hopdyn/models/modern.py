@@ -16,6 +16,8 @@ from hopdyn.patterns import PatternSet
 
 __all__ = ["ModernModel", "softmax"]
 
+MAX_MAGNITUDE = 1e100
+
 
 def softmax(z, axis=-1):
     """Softmax along ``axis`` in shifted form (finite for any finite z)."""
@@ -68,6 +70,12 @@ class ModernModel(PatternModel):
             raise InputError(f"{name} must have shape {shape}, got {array.shape}")
         if not np.all(np.isfinite(array)):
             raise InputError(f"{name} contains NaN or infinite values")
+        if np.any(np.abs(array) > MAX_MAGNITUDE):
+            # Larger values overflow once multiplied by beta and the patterns.
+            raise InputError(
+                f"{name} must stay below {MAX_MAGNITUDE:g} in magnitude, got "
+                f"{np.abs(array).max():g}"
+            )
         return array
 
     @property
