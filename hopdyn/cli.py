@@ -10,6 +10,7 @@ written atomically, so a failed run leaves no half-written output.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -567,10 +568,29 @@ COMMANDS = {
 }
 
 
+def _new_folder(path):
+    """The output folder if this run is about to create it, else None."""
+    try:
+        return None if Path(path).exists() else Path(path)
+    except OSError:
+        return None  # an unusable name: the command itself reports it
+
+
+def _remove_if_empty(folder):
+    """Undo the creation of an output folder that a failed run left empty."""
+    if folder is None:
+        return
+    # Not empty, or already gone: then there is nothing of ours to remove.
+    with contextlib.suppress(OSError):
+        folder.rmdir()
+
+
 def main(argv=None) -> int:
     """Run the command line; returns the exit status."""
+    created = None
     try:
         args = build_parser().parse_args(argv)
+        created = _new_folder(args.out)
         # Warnings are shown only after a successful run, so that a failed
         # one prints the single line of its error.
         with warnings.catch_warnings(record=True) as caught:
@@ -579,6 +599,7 @@ def main(argv=None) -> int:
         for w in caught:
             warnings.showwarning(w.message, w.category, w.filename, w.lineno)
     except InputError as error:
+        _remove_if_empty(created)
         print(f"hopdyn: error: {error}", file=sys.stderr)
         return EXIT_INPUT_ERROR
     except KeyboardInterrupt:

@@ -342,3 +342,14 @@ def test_enormous_production_term_is_refused(tmp_path, capsys):
     status = main(["fixed-points", str(spec), "--beta", "2", "--out", str(tmp_path)])
     err = capsys.readouterr().err
     assert status == 2 and "u must stay below" in err
+
+
+def test_failed_run_leaves_no_new_output_folder(tmp_path, capsys):
+    spec = tmp_path / "mf.toml"
+    spec.write_text('[model]\nkind = "meanfield"\nK = 2\n')
+    out = tmp_path / "new" / "out"
+    argv = ["simulate", str(spec), "--beta", "2", "--t-max", "1"]
+    argv += ["--noise", "0.1", "--method", "RK45", "--out", str(out)]
+    assert main(argv) == 2
+    assert "euler" in capsys.readouterr().err
+    assert not out.exists()
