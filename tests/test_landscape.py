@@ -495,7 +495,7 @@ def test_sweep_meanfield_three_mixtures_appear_at_their_threshold(tmp_path):
     assert sweep.family_counts["3-mixture"].max() == 8
     fig = plot_catalogue_counts(sweep, tmp_path / "counts.png")
     assert (tmp_path / "counts.png").stat().st_size > 0
-    assert fig.axes[0].get_xlabel() == "beta"
+    assert fig.axes[0].get_xlabel() == "inverse temperature β"
 
 
 def test_sweep_rejects_betas_that_are_not_monotonic():
