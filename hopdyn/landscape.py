@@ -357,6 +357,27 @@ def _crossings(betas, states, beta):
     return found
 
 
+BRANCH_TOL = 0.05
+
+
+def branch_at(diagram, beta, state, tol):
+    """Id of the diagram branch passing through state at beta, or None.
+
+    A branch passes through it when one of its crossings of beta (linear
+    interpolation between samples) lies within tol of the state; the
+    nearest such branch wins.  Symmetric copies that the diagram does not
+    store match no branch.
+    """
+    best, best_distance = None, tol
+    for branch in _get(diagram, "branches", ()) or ():
+        betas, states = _branch_samples(branch)
+        for crossing in _crossings(betas, states, float(beta)):
+            distance = float(np.linalg.norm(crossing - state))
+            if distance <= best_distance:
+                best, best_distance = _get(branch, "id"), distance
+    return best
+
+
 # ---------------------------------------------------------------- integration
 class _BatchFlow:
     """Many trajectories of one system as one ODE, each optionally confined
@@ -1361,6 +1382,9 @@ class AttractorTrack:
     betas, labels, kinds : list
         Each beta of the sweep at which it is an attractor, with its label
         and kind there.
+    branches : list
+        The id of the continuation diagram's branch it lies on at each of
+        those betas (None without a diagram, or for a symmetric copy).
     states : list of ndarray
     appears, vanishes : tuple of float or None
         The betas of the sweep (before, after) between which it appeared or
@@ -1377,6 +1401,7 @@ class AttractorTrack:
     states: list = field(default_factory=list)
     labels: list = field(default_factory=list)
     kinds: list = field(default_factory=list)
+    branches: list = field(default_factory=list)
     appears: tuple | None = None
     vanishes: tuple | None = None
     how: str = ""
@@ -1490,7 +1515,9 @@ def landscape_sweep(
     betas : array_like, shape (B,)
         Strictly increasing or strictly decreasing, every beta > 0.
     diagram : Diagram or mapping, optional
-        Seeds the fixed-point finder at each beta (`seeds_from_diagram`).
+        Seeds the fixed-point finder at each beta (`seeds_from_diagram`),
+        and matches attractors from one beta to the next through its
+        branches (`branch_at`).
     options : LandscapeOptions, optional
     landscapes : bool
         Also build the full landscape at each beta (slower).
@@ -1503,10 +1530,12 @@ def landscape_sweep(
 
     Notes
     -----
-    An attractor at beta_i is followed to beta_{i+1} by natural-parameter
-    continuation: an Euler predictor along dx/dbeta = -J^-1 df/dbeta and a
-    Newton corrector, halving the step when Newton fails or jumps.  The
-    state it reaches is matched to the attractors found there.  Events are
+    With a diagram, an attractor at beta_i lying on a branch is matched to
+    the one attractor at beta_{i+1} on the same branch.  Otherwise it is
+    followed by natural-parameter continuation: an Euler predictor along
+    dx/dbeta = -J^-1 df/dbeta and a Newton corrector, halving the step
+    when Newton fails or jumps; the state it reaches is matched to the
+    attractors found there.  Events are
     bracketed by consecutive betas of the sweep, not located more finely.
 
     Examples
@@ -1524,7 +1553,7 @@ def landscape_sweep(
     betas = _check_betas(betas)
     report = progress or (lambda done, total, stage: None)
 
-    state = _SweepState(system, options)
+    state = _SweepState(system, options, diagram)
     for i, beta in enumerate(betas):
         result = _fixed_points(system, beta, diagram, None, options)
         state.step(beta, result)
@@ -1554,8 +1583,8 @@ def _check_betas(betas):
 class _SweepState:
     """The tracks followed so far and the attractors found at each beta."""
 
-    def __init__(self, system, options):
-        self.system, self.options = system, options
+    def __init__(self, system, options, diagram=None):
+        self.system, self.options, self.diagram = system, options, diagram
         self.tracks, self.active = [], []
         self.landscapes, self.found = [], []
         self.incomplete, self.n_added = [], 0
@@ -1566,13 +1595,14 @@ class _SweepState:
         if not getattr(result, "success", True):
             self.incomplete.append(float(beta))
 
+        scale = _state_scale(result.fixed_points)
+        branches = self._branches(beta, attractors, scale)
         claimed = {}
         if self.previous is not None:
-            scale = _state_scale(result.fixed_points)
-            claimed = self._advance(beta, attractors, scale)
+            claimed = self._advance(beta, attractors, scale, branches)
         for j, point in enumerate(attractors):
             track = claimed.get(j) or self._new_track(point, beta)
-            _record(track, point)
+            _record(track, point, branches[j] if j < len(branches) else None)
             claimed[j] = track
 
         self.active = list(claimed.values())
@@ -1587,11 +1617,27 @@ class _SweepState:
         self.tracks.append(track)
         return track
 
-    def _advance(self, beta, attractors, scale):
-        """Continue every active track to beta; returns {attractor: track}."""
+    def _branches(self, beta, attractors, scale):
+        """The diagram branch of each attractor (None without a diagram)."""
+        if self.diagram is None:
+            return [None] * len(attractors)
+        # Branch samples are up to ds_max apart: linear interpolation between
+        # them is good to a few per cent of the state's scale, not to
+        # match_tol.
+        tol = max(self.options.match_tol, BRANCH_TOL) * scale
+        return [branch_at(self.diagram, beta, p.state, tol) for p in attractors]
+
+    def _advance(self, beta, attractors, scale, branches):
+        """Continue every active track to beta; returns {attractor: track}.
+
+        A track on a diagram branch is matched through that branch when
+        exactly one attractor at beta lies on it; otherwise (no diagram, a
+        symmetric copy the diagram does not store) it is continued."""
         claimed = {}
         for track in self.active:
-            j, how = self._continue(track, beta, attractors, scale)
+            j, how = self._on_same_branch(track, branches)
+            if j is None:
+                j, how = self._continue(track, beta, attractors, scale)
             if j is not None and j in claimed:
                 j, how = None, "merges"
             if j is None:
@@ -1599,6 +1645,12 @@ class _SweepState:
                 continue
             claimed[j] = track
         return claimed
+
+    @staticmethod
+    def _on_same_branch(track, branches):
+        last = track.branches[-1] if track.branches else None
+        on_it = [j for j, b in enumerate(branches) if last is not None and b == last]
+        return (on_it[0], "") if len(on_it) == 1 else (None, "")
 
     def _continue(self, track, beta, attractors, scale):
         """Index of the attractor the track continues onto, or (None, how)."""
@@ -1657,8 +1709,9 @@ class _SweepState:
         )
 
 
-def _record(track, point):
+def _record(track, point, branch=None):
     kind = _KIND_OF.get(point.kind, "other")
+    track.branches.append(branch)
     track.betas.append(float(point.beta))
     track.states.append(np.asarray(point.state, dtype=float))
     track.labels.append(point.label)

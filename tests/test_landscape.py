@@ -7,6 +7,7 @@ plus invariants on small random and correlated pattern sets.
 
 import json
 import time
+from pathlib import Path
 from types import SimpleNamespace
 
 import networkx as nx
@@ -524,3 +525,30 @@ def test_continuation_diagram_seeds_the_landscape():
     assert len(seeds_from_diagram(diagram, 2.8)) > 0
     landscape = build_landscape(system, 2.8, diagram=diagram, options=options)
     assert len(landscape.attractors) == 4
+
+
+def test_sweep_matches_attractors_through_the_diagram_branches():
+    """With a diagram, every attractor of the PBMC model lies on one branch
+    at every beta, the same branch all along its track, and each track
+    appears in the sweep interval where its branch becomes stable (the fold
+    the diagram located), even on a grid too coarse for plain continuation
+    to follow every attractor."""
+    from hopdyn.continuation import build_diagram
+    from hopdyn.io import load_spec
+
+    spec = Path(__file__).parent.parent / "examples" / "pbmc_modern.toml"
+    system = reduce(load_spec(spec).build_model())
+    diagram = build_diagram(system, 1.0, 10.0)
+    sweep = landscape_sweep(system, np.linspace(2.0, 10.0, 5), diagram=diagram)
+
+    assert len(sweep.tracks) == 10
+    for track in sweep.tracks:
+        assert None not in track.branches
+        assert len(set(track.branches)) == 1
+        branch = diagram.branch(track.branches[0])
+        stable = branch.beta[branch.n_unstable == 0]
+        if track.appears is None:
+            assert stable.min() <= 2.0
+        else:
+            low, high = track.appears
+            assert low < stable.min() + 1e-6 and stable.min() < high
