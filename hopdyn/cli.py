@@ -105,6 +105,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--y", default="norm", help="y-axis: norm, energy or overlap:K (default norm)"
     )
     diagram.add_argument("--max-branches", type=_count, default=200)
+    diagram.add_argument(
+        "--ds-max",
+        type=_positive,
+        default=0.05,
+        help="largest arclength step (default 0.05; smaller draws smoother curves)",
+    )
     diagram.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     landscape = _common(sub, "landscape", "saddle-attractor graph and catalogue")
@@ -256,7 +262,11 @@ def run_diagram(args):
     _, model, system = _load(args.spec)
     _check_y(args.y, system)
     out = io.ensure_out_dir(args.out, ["diagram.json", "diagram.png"])
-    options = ContinuationOptions(max_branches=args.max_branches)
+    options = ContinuationOptions(
+        max_branches=args.max_branches,
+        ds_max=args.ds_max,
+        ds=min(ContinuationOptions.ds, args.ds_max),
+    )
     update, close = _progress_bar(not args.no_progress, "continuation")
     try:
         diagram = build_diagram(
