@@ -391,3 +391,16 @@ def test_plot_rejects_an_unknown_quantity(diagrams, y):
 )
 def test_pieces_split_at_stability_changes_sharing_the_point(n_unstable, expected):
     assert _pieces(n_unstable) == expected
+
+
+def test_plot_diagram_draws_into_a_given_panel(tmp_path):
+    from matplotlib.figure import Figure
+
+    from hopdyn.plotting.diagram import plot_diagram
+
+    diagram = build_diagram(reduce(MeanFieldModel(2)), 0.5, 3.0)
+    fig = Figure()
+    left, right = fig.subplots(1, 2)
+    assert plot_diagram(diagram, ax=right, y="overlap:1") is fig
+    assert right.get_xlabel() == "inverse temperature β"
+    assert len(right.lines) > 0 and len(left.lines) == 0

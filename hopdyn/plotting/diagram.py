@@ -50,7 +50,7 @@ MARKERS = {
 _MAX_TEXT_LABELS = 40
 
 
-def plot_diagram(diagram, path=None, y="norm", title=None) -> Figure:
+def plot_diagram(diagram, path=None, y="norm", title=None, ax=None) -> Figure:
     """Draw a bifurcation diagram.
 
     Parameters
@@ -66,10 +66,14 @@ def plot_diagram(diagram, path=None, y="norm", title=None) -> Figure:
         model and the classical forms A and D.  For "overlap:k" every
         symmetric copy of a branch is drawn.
     title : str, optional
+    ax : matplotlib.axes.Axes, optional
+        Draw into these axes (a panel of a larger figure) instead of a new
+        figure.
 
     Returns
     -------
     matplotlib.figure.Figure
+        The new figure, or the one holding ``ax``.
 
     Raises
     ------
@@ -89,8 +93,10 @@ def plot_diagram(diagram, path=None, y="norm", title=None) -> Figure:
     quantity, k = _parse_y(y, diagram)
     colors, by_kind = _colors(diagram)
     with apply_style():
-        fig = Figure(figsize=(DOUBLE_COLUMN_WIDTH, 3.6), layout="constrained")
-        ax = fig.add_subplot()
+        if ax is None:
+            fig = Figure(figsize=(DOUBLE_COLUMN_WIDTH, 3.6), layout="constrained")
+            ax = fig.add_subplot()
+        fig = ax.figure
         for branch in diagram.branches:
             color = colors[branch.kind if by_kind else _key(branch, diagram)]
             for values in _curves(branch, quantity, k):
