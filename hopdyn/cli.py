@@ -324,12 +324,12 @@ def _summarise_diagram(diagram):
                 s.kernel_dimension,
                 f"{s.n_unstable_before}->{s.n_unstable_after}",
             ]
-            for s in diagram.special_points
+            for s in sorted(diagram.special_points, key=lambda p: (p.branch, p.beta))
         ]
         _table(["kind", "beta", "branch", "kernel", "n_unstable"], sp_rows)
 
 
-def _load_diagram(path, system):
+def _load_diagram(path, system, beta):
     """The diagram.json record named by --diagram (None when not given)."""
     if path is None:
         return None
@@ -346,6 +346,12 @@ def _load_diagram(path, system):
         raise InputError(
             f"--diagram: {path!r} has states of another dimension than the "
             f"model's {system.dimension}"
+        )
+    betas = [p["beta"] for b in record["branches"] for p in b["points"]]
+    if betas and not min(betas) <= beta <= max(betas):
+        raise InputError(
+            f"--beta {beta:g} lies outside the range of --diagram {path!r} "
+            f"({min(betas):g} to {max(betas):g})"
         )
     return record
 
@@ -378,7 +384,7 @@ def run_landscape(args):
     from hopdyn.plotting.landscape import plot_landscape
 
     _, model, system = _load(args.spec)
-    diagram = _load_diagram(args.diagram, system)
+    diagram = _load_diagram(args.diagram, system, args.beta)
     files = ["landscape.json", "catalogue.csv", "landscape.graphml", "landscape.png"]
     out = io.ensure_out_dir(args.out, files)
     options = LandscapeOptions(n_basin_samples=args.basin_samples, seed=args.seed)

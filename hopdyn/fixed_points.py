@@ -391,7 +391,9 @@ def label_state(system, state, beta, participation=0.2, negligible=0.05):
     """
     c = np.asarray(system.coefficients(state, beta), dtype=float)
     names = system.pattern_names
-    if system.signed and np.linalg.norm(state) <= 1e-8:
+    # 1e-6, not round-off: at a degenerate branch point Newton reaches the
+    # origin only to about the cube root of its tolerance.
+    if system.signed and np.linalg.norm(state) <= 1e-6:
         return "origin", "origin", ()
     if not system.signed and len(c) > 1 and np.ptp(c) <= 1e-3 * np.max(c):
         return "uniform", "uniform", tuple(range(1, len(c) + 1))

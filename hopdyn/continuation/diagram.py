@@ -335,7 +335,7 @@ class _Builder:
 
     # ------------------------------------------------------------- result
     def _result(self) -> Diagram:
-        self.points = self._inside_range(self.points)
+        self.points = self._without_shadows(self._inside_range(self.points))
         early = [b.id for b in self.branches if set(b.ends) & {FAILED, MAX_STEPS}]
         status = 1 if self.full else (2 if early else 0)
         counters = Counter(self.problem.counters)
@@ -355,6 +355,23 @@ class _Builder:
             counters=dict(counters),
             symmetry_order=self.symmetry.order,
         )
+
+    @staticmethod
+    def _without_shadows(points):
+        """Drop undetermined points sitting on a located BP, LP or HB.
+
+        A side branch traced first can turn at a branch point of another
+        branch without a clear eigenvalue crossing of its own; once that
+        branch records the BP, the undetermined point only repeats it."""
+        determined = [p for p in points if p.kind != "undetermined"]
+
+        def shadowed(point):
+            return any(
+                abs(point.beta - q.beta) <= 1e-6 * max(1.0, abs(q.beta))
+                for q in determined
+            )
+
+        return [p for p in points if p.kind != "undetermined" or not shadowed(p)]
 
     def _inside_range(self, points):
         """Special points located within the beta range; a bracket that

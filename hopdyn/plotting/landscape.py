@@ -132,7 +132,10 @@ def _draw_attractor_graph(ax, A):
     shown = {f"{b:.3g}" for b in barriers.values()}
     if len(shown) == 1 and len(barriers) > 1:
         # Symmetric models: one barrier everywhere reads better said once.
-        ax.set_title(f"attractor graph (barrier {shown.pop()} on every edge)")
+        ax.set_title(
+            f"attractor graph (barrier {shown.pop()} on every edge,\n"
+            "from the shallower attractor)"
+        )
         nx.draw_networkx_edges(A, pos, ax=ax, edge_color="0.6", width=0.8)
     elif len(barriers) > MAX_EDGE_LABELS:
         _draw_edges_by_barrier(ax, A, pos, barriers)
