@@ -415,7 +415,7 @@ def stability_change_through(diagram, point):
 
 
 def report_theory(diagram):
-    print("\ncoarse-grained 3-lineage model (THEORY.md) against the w = 0 diagram:")
+    print("\ncoarse-grained 3-lineage model against the w = 0 diagram:")
     kinds = ("BP", "LP", "BP", "BP", "BP")
     for (text, predicted), kind in zip(
         group_model_thresholds().items(), kinds, strict=True
