@@ -49,6 +49,7 @@ from hopdyn.plotting.style import (
     ATTRACTOR_KIND_COLORS,
     DOUBLE_COLUMN_WIDTH,
     apply_style,
+    save_figure,
 )
 from hopdyn.symbolic import reduce
 
@@ -638,8 +639,7 @@ def main():
 
     figure = draw(results)
     OUTPUT.parent.mkdir(exist_ok=True)
-    for suffix in (".png", ".svg"):
-        figure.savefig(OUTPUT.with_suffix(suffix), dpi=150)
+    save_figure(figure, OUTPUT.with_suffix(""))
 
     elapsed = time.perf_counter() - start
     print(f"\nwrote {OUTPUT.with_suffix('.png')} and .svg in {elapsed:.1f} s")

@@ -32,6 +32,7 @@ from hopdyn.plotting.style import (
     DOUBLE_COLUMN_WIDTH,
     PATTERN_COLORS,
     apply_style,
+    save_figure,
 )
 from hopdyn.symbolic import reduce
 
@@ -364,8 +365,7 @@ def main():
 
     figure = draw(diagrams)
     OUTPUT.parent.mkdir(exist_ok=True)
-    for suffix in (".png", ".svg"):
-        figure.savefig(OUTPUT.with_suffix(suffix), dpi=150)
+    save_figure(figure, OUTPUT.with_suffix(""))
 
     elapsed = time.perf_counter() - start
     print(f"\nwrote {OUTPUT.with_suffix('.png')} and .svg in {elapsed:.1f} s")

@@ -33,7 +33,12 @@ from matplotlib.lines import Line2D
 
 from hopdyn.models import ClassicModel, ModernModel
 from hopdyn.patterns import preprocess, random_patterns
-from hopdyn.plotting.style import DOUBLE_COLUMN_WIDTH, apply_style, pattern_color
+from hopdyn.plotting.style import (
+    DOUBLE_COLUMN_WIDTH,
+    apply_style,
+    pattern_color,
+    save_figure,
+)
 from hopdyn.simulate import simulate
 
 FIGURES = Path(__file__).resolve().parent.parent / "figures"
@@ -190,8 +195,7 @@ def trajectory_figure(rows, trajectories, title):
 
 
 def save(fig, stem):
-    for suffix in (".png", ".svg"):
-        fig.savefig(FIGURES / f"{stem}{suffix}", dpi=150)
+    save_figure(fig, FIGURES / stem)
 
 
 def main():

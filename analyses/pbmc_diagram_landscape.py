@@ -27,7 +27,7 @@ from hopdyn.io import load_spec
 from hopdyn.landscape import build_landscape
 from hopdyn.plotting.diagram import plot_diagram
 from hopdyn.plotting.landscape import plot_landscape
-from hopdyn.plotting.style import DOUBLE_COLUMN_WIDTH
+from hopdyn.plotting.style import DOUBLE_COLUMN_WIDTH, save_figure
 from hopdyn.symbolic import reduce
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -99,8 +99,7 @@ def without_marker_text(figure):
 
 
 def save(figure, stem):
-    for suffix in (".png", ".svg"):
-        figure.savefig(FIGURES / f"{stem}{suffix}", dpi=150)
+    save_figure(figure, FIGURES / stem)
 
 
 def main():

@@ -30,7 +30,12 @@ from matplotlib.figure import Figure
 
 from hopdyn.fixed_points import find_fixed_points
 from hopdyn.io import load_spec
-from hopdyn.plotting.style import DOUBLE_COLUMN_WIDTH, PATTERN_COLORS, apply_style
+from hopdyn.plotting.style import (
+    DOUBLE_COLUMN_WIDTH,
+    PATTERN_COLORS,
+    apply_style,
+    save_figure,
+)
 from hopdyn.reprogramming import find_reprogramming_pulse
 from hopdyn.simulate import noised_pattern, simulate
 from hopdyn.symbolic import reduce
@@ -380,8 +385,7 @@ def main():
 
     figure = draw(results)
     OUTPUT.parent.mkdir(exist_ok=True)
-    for suffix in (".png", ".svg"):
-        figure.savefig(OUTPUT.with_suffix(suffix), dpi=150)
+    save_figure(figure, OUTPUT.with_suffix(""))
 
     elapsed = time.perf_counter() - start
     print(f"wrote {OUTPUT.with_suffix('.png')} and .svg in {elapsed:.1f} s")

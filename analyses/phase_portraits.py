@@ -24,7 +24,7 @@ from hopdyn.fixed_points import find_fixed_points
 from hopdyn.models import ClassicModel, MeanFieldModel, ModernModel
 from hopdyn.patterns import PatternSet, preprocess, rolling_patterns
 from hopdyn.plotting.portrait import compute_portrait, draw_portrait
-from hopdyn.plotting.style import DOUBLE_COLUMN_WIDTH, apply_style
+from hopdyn.plotting.style import DOUBLE_COLUMN_WIDTH, apply_style, save_figure
 from hopdyn.symbolic import reduce
 
 FIGURES = Path(__file__).resolve().parent.parent / "figures"
@@ -94,8 +94,7 @@ def _generic(handles):
 
 
 def save(fig, stem):
-    for suffix in (".png", ".svg"):
-        fig.savefig(FIGURES / f"{stem}{suffix}", dpi=150)
+    save_figure(fig, FIGURES / stem)
 
 
 def main():

@@ -25,6 +25,7 @@ import numpy as np
 from hopdyn.landscape import landscape_sweep
 from hopdyn.models import MeanFieldModel
 from hopdyn.plotting.landscape import plot_catalogue_counts
+from hopdyn.plotting.style import save_figure
 from hopdyn.symbolic import reduce
 
 OUTPUT = Path(__file__).resolve().parents[1] / "figures" / "spurious_counts"
@@ -141,8 +142,7 @@ def main():
     title = f"mean field, K = {K}: attractors by kind"
     figure = plot_catalogue_counts(sweep, title=title)
     mark_events(figure.axes[0], table, sweep)
-    for suffix in (".png", ".svg"):
-        figure.savefig(OUTPUT.with_suffix(suffix), dpi=150)
+    save_figure(figure, OUTPUT.with_suffix(""))
 
     elapsed = time.perf_counter() - start
     print(f"\nwrote {OUTPUT.with_suffix('.png')}, .svg and .csv in {elapsed:.1f} s")

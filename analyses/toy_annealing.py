@@ -37,7 +37,7 @@ from hopdyn.continuation import build_diagram
 from hopdyn.fixed_points import find_fixed_points
 from hopdyn.models import ModernModel
 from hopdyn.patterns import PatternSet, preprocess
-from hopdyn.plotting.style import DOUBLE_COLUMN_WIDTH, apply_style
+from hopdyn.plotting.style import DOUBLE_COLUMN_WIDTH, apply_style, save_figure
 from hopdyn.simulate import annealing_schedule, simulate
 from hopdyn.symbolic import reduce
 
@@ -278,8 +278,7 @@ def main():
 
     figure = draw(model, results, events)
     OUTPUT.parent.mkdir(exist_ok=True)
-    for suffix in (".png", ".svg"):
-        figure.savefig(OUTPUT.with_suffix(suffix), dpi=150)
+    save_figure(figure, OUTPUT.with_suffix(""))
 
     elapsed = time.perf_counter() - start
     print(f"\nwrote {OUTPUT.with_suffix('.png')} and .svg in {elapsed:.1f} s")

@@ -7,6 +7,8 @@ one kind of state has the same colour in every figure of a paper.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import matplotlib as mpl
 from matplotlib import cycler
 
@@ -87,3 +89,36 @@ def apply_style():
     True
     """
     return mpl.rc_context(_RC)
+
+
+def save_figure(figure, stem, suffixes=(".png", ".svg"), dpi=150):
+    """Save a figure as ``stem`` + each suffix, reproducibly.
+
+    SVG files carry no date and draw their element ids from a fixed salt,
+    so regenerating an unchanged figure leaves the file unchanged (and the
+    repository clean).
+
+    Parameters
+    ----------
+    figure : matplotlib.figure.Figure
+    stem : str or path-like
+        The path without its extension; the folder is created if missing.
+    suffixes : sequence of str
+    dpi : int
+        Resolution of raster formats.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written.
+    """
+    stem = Path(stem)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    written = []
+    undated = {".svg": {"Date": None}, ".pdf": {"CreationDate": None}}
+    with mpl.rc_context({"svg.hashsalt": "hopdyn"}):
+        for suffix in suffixes:
+            path = stem.with_name(stem.name + suffix)
+            figure.savefig(path, dpi=dpi, metadata=undated.get(suffix))
+            written.append(path)
+    return written
