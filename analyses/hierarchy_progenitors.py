@@ -22,9 +22,9 @@ model of THEORY.md: on the pair-symmetric subspace the network is the same
 model with one pattern per pair (the pair mean, norm 3/4, orthogonal to the
 others) and weights w + ln 2.
 
-Where hopdyn's diagram misses a branch point (a branch changes stability
-at a point already recorded as the "undetermined" turn of a side branch),
-the script says so and locates the change of stability itself.
+Should a branch change stability where the diagram records no special
+point, the script says so and locates the change of stability itself (a
+guard: with the current engine every such change carries a BP or LP).
 
 Run from the repository root: ``python analyses/hierarchy_progenitors.py``.
 It writes figures/hierarchy_progenitors.png and .svg.
